@@ -54,6 +54,7 @@ STOP_REASONS = (
     "converged",
     "max_half_steps",
     "notebook_rule",
+    "block_rule",
     "resolution_limit",
     "indefinite_M",
     "nonfinite",
@@ -327,6 +328,10 @@ class Solution:
         Total loss and I(X;Y) every ``history_every`` half-steps (index 0: initial encoder
         after the first decoder step).
     history_every : int
+    constrained : bool
+        Whether the run used ``variance_floor`` (projected updates).
+    floor_active : bool
+        Whether a floor binds at the final parameters (an eigenvalue of Σ_W or Σ_Z at it).
     """
 
     A: np.ndarray
@@ -345,6 +350,8 @@ class Solution:
     loss_history: np.ndarray = field(repr=False)
     mi_history: np.ndarray = field(repr=False)
     history_every: int = 1
+    constrained: bool = False
+    floor_active: bool = False
 
     def summary(self) -> dict:
         """Scalar fields as a dict (for tables and JSON)."""
@@ -357,6 +364,8 @@ class Solution:
             "half_steps": self.half_steps,
             "mi_xy": self.mutual_information_xy,
             "min_eig_sigma_w": self.min_eig_sigma_w,
+            "constrained": self.constrained,
+            "floor_active": self.floor_active,
         }
         out.update(
             {
@@ -388,6 +397,8 @@ class BatchSolution:
     loss_history: np.ndarray = field(repr=False)
     mi_history: np.ndarray = field(repr=False)
     history_every: int = 1
+    constrained: bool = False
+    floor_active: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.B.shape[0]
@@ -417,6 +428,8 @@ class BatchSolution:
             loss_history=h[keep],
             mi_history=self.mi_history[:, i][keep],
             history_every=self.history_every,
+            constrained=self.constrained,
+            floor_active=bool(self.floor_active[i]) if self.floor_active is not None else False,
         )
 
 
@@ -500,8 +513,10 @@ def blahut_arimoto_batch(
     tol: float = 1e-10,
     diagonal: bool = True,
     stop_rule: str = "exact",
-    history_every: int = 1,
+    history_every: int | None = None,
     collapse_tol: float = 1e-8,
+    variance_floor: float | tuple[float, float] | None = None,
+    block_tol: float | None = None,
 ) -> BatchSolution:
     """Run many Blahut–Arimoto problems together as stacked arrays.
 
@@ -525,39 +540,70 @@ def blahut_arimoto_batch(
         Only problems whose ``||ΔB||σ_Y`` passes are checked further.
     diagonal : bool
         Diagonal Σ_Z (the paper's model) or full Σ_Z (the follow-up study).
-    stop_rule : {"exact", "notebook", "none"}
+    stop_rule : {"exact", "notebook", "block", "none"}
         ``"exact"`` also stops a run whose encoder noise has fallen below numerical
         resolution (:data:`RESOLUTION_LIMIT`; stop reason ``"resolution_limit"``).
         ``"notebook"``: the authors' rule (reference §6.3): after a half-step, the changed
         block's Frobenius changes are ≤ 1e-8, the loss change rounds to 0 at 8 decimals and
-        the reconstruction error is ≤ 1e-6. ``"none"``: always use the whole budget.
-    history_every : int
-        Record the loss and I(X;Y) every this many half-steps.
+        the reconstruction error is ≤ 1e-6. ``"block"``: the follow-up study's rule, stop
+        after a half-step whose updated block ((A, Σ_Z) or (B, Σ_W), stacked) changed by a
+        Frobenius norm ≤ ``block_tol``. ``"none"``: always use the whole budget.
+    history_every : int, optional
+        Record the loss and I(X;Y) every this many half-steps; default
+        ``max(1, max_half_steps // 500)`` (about 500 records, enough for the regime test).
     collapse_tol : float
         I(X;Y) (nats) at or below which an encoder counts as collapsed.
+    variance_floor : float or (float, float), optional
+        Constrain ``Σ_W ⪰ ε_W I`` and ``Σ_Z ⪰ ε_Z I`` (one value for both, or the pair
+        ``(ε_W, ε_Z)``). The updates become projections onto the constraint set, which are
+        still the exact constrained block minimisers: the optimal ``B`` and ``A`` do not
+        depend on the noise covariances' constraint, and
+        ``min_{Σ ⪰ εI} tr(Σ K) - log|Σ|`` is attained at ``K^{-1}`` with its eigenvalues
+        raised to ``ε`` (von Neumann's trace inequality); likewise ``Σ_Z`` from ``P``. This
+        makes the loss bounded below for γ > 1 (reference §3), at the price of a constrained
+        optimum; ``constrained``/``floor_active`` in the result say where it binds.
+    block_tol : float, optional
+        Threshold of the ``"block"`` rule.
 
     Returns
     -------
     BatchSolution
     """
-    if stop_rule not in ("exact", "notebook", "none"):
-        raise ValueError(f"stop_rule: expected 'exact', 'notebook' or 'none', got {stop_rule!r}")
+    if stop_rule not in ("exact", "notebook", "block", "none"):
+        raise ValueError(
+            f"stop_rule: expected 'exact', 'notebook', 'block' or 'none', got {stop_rule!r}"
+        )
+    if stop_rule == "block":
+        if block_tol is None:
+            raise ValueError("block_tol: required with stop_rule='block'")
+        block_tol = check_positive_scalar(block_tol, "block_tol")
+    if history_every is None:
+        history_every = max(1, int(max_half_steps) // 500)
+    floor = None
+    if variance_floor is not None:
+        fl = np.broadcast_to(as_float_array(variance_floor, "variance_floor"), (2,))
+        if np.any(fl <= 0):
+            raise ValueError(f"variance_floor: must be > 0, got {variance_floor!r}")
+        floor = (float(fl[0]), float(fl[1]))
     if int(max_half_steps) < 1:
         raise ValueError(f"max_half_steps: must be >= 1, got {max_half_steps!r}")
     if int(history_every) < 1:
         raise ValueError(f"history_every: must be >= 1, got {history_every!r}")
     tol = check_positive_scalar(tol, "tol")
     Sy, gamma, lam, B0, Sw0 = _check_batch_inputs(Sigma_Y, m, gamma, lam, B0, Sigma_W0, diagonal)
-    run = _Run(Sy, gamma, lam, B0, Sw0, diagonal, int(max_half_steps), int(history_every))
-    run.loop(stop_rule, tol)
+    run = _Run(Sy, gamma, lam, B0, Sw0, diagonal, int(max_half_steps), int(history_every), floor)
+    run.loop(stop_rule, tol, block_tol)
     return _finish(run, collapse_tol)
 
 
 class _Run:
     """Mutable state of a batched BA run (active problems only)."""
 
-    def __init__(self, Sy, gamma, lam, B0, Sw0, diagonal, max_half_steps, history_every):
+    def __init__(
+        self, Sy, gamma, lam, B0, Sw0, diagonal, max_half_steps, history_every, floor=None
+    ):
         P, m, n = B0.shape
+        self.floor = floor  # (floor on eig Σ_W, floor on eig Σ_Z) or None
         self.P, self.m, self.n = P, m, n
         self.Sy_all, self.gamma_all, self.lam_all = Sy, gamma, lam
         self.diagonal = diagonal
@@ -638,7 +684,13 @@ class _Run:
         self.J = self.Sy_inv + G @ self.B
         Pfull = _inv_spd(self.J)
         self.A = Pfull @ G
-        self.z = np.diagonal(Pfull, axis1=-2, axis2=-1).copy() if self.diagonal else Pfull
+        if self.floor is None:
+            self.z = np.diagonal(Pfull, axis1=-2, axis2=-1).copy() if self.diagonal else Pfull
+        elif self.diagonal:
+            self.z = np.maximum(np.diagonal(Pfull, axis1=-2, axis2=-1), self.floor[1])
+        else:
+            # Σ_Z = P with its spectrum floored; J then holds Σ_Z^{-1} for the encoder's M
+            self.z, self.J = _floor_spectrum(self.J, self.floor[1], inverse=True)
 
     def encoder(self, h):
         g = self.g[:, None]
@@ -658,11 +710,16 @@ class _Run:
             self.retire(bad, "indefinite_M", h)
             MA = MA[~bad]
             if not self.idx.size:
-                return
+                return ~bad
         self.K = np.eye(self.m) + _T(self.A) @ MA
         self.Sw = _inv_spd(self.K)
         self.B = self.Sw @ _T(MA)
         self.G = MA
+        if self.floor is not None:
+            # exact minimiser of tr(Σ_W K) - log|Σ_W| over Σ_W ⪰ εI: floor K^{-1}'s spectrum
+            self.Sw, self.K = _floor_spectrum(self.K, self.floor[0], inverse=True)
+            self.G = None
+        return ~bad
 
     # -- stopping rules
     def notebook_check(self, old, h, decoder_step):
@@ -721,7 +778,15 @@ class _Run:
         stop[c[ok]] = True
         self.retire(stop, "converged", h)
 
-    def loop(self, stop_rule, tol):
+    def block_check(self, old, h, decoder_step, block_tol):
+        """Stop when the Frobenius change of the block just updated is ≤ ``block_tol``."""
+        if decoder_step:
+            d = np.sqrt(_fro(self.A - old[0]) ** 2 + _fro(self.z - old[1]) ** 2)
+        else:
+            d = np.sqrt(_fro(self.B - old[0]) ** 2 + _fro(self.Sw - old[1]) ** 2)
+        self.retire(d <= block_tol, "block_rule", h)
+
+    def loop(self, stop_rule, tol, block_tol=None):
         h = 0
         H = self.max_half_steps
         while h < H and self.idx.size:
@@ -731,18 +796,24 @@ class _Run:
             self.record(h)
             if stop_rule == "notebook" and h > 1:
                 self.notebook_check(old, h, decoder_step=True)
+            elif stop_rule == "block" and h > 1:
+                self.block_check(old, h, True, block_tol)
             if h >= H or not self.idx.size:
                 break
             if stop_rule == "exact" and self.snap is None:
                 self.snap = (self.A, self.B, self.Sw, self.z)
             old = (self.B, self.Sw)
-            self.encoder(h)
+            kept = self.encoder(h)
             h += 1
             if not self.idx.size:
                 break
+            if not kept.all():
+                old = tuple(x[kept] for x in old)
             self.record(h)
             if stop_rule == "notebook":
                 self.notebook_check(old, h, decoder_step=False)
+            elif stop_rule == "block":
+                self.block_check(old, h, False, block_tol)
             elif stop_rule == "exact":
                 self.exact_check(tol, h)
                 if self.idx.size:
@@ -754,6 +825,16 @@ class _Run:
                 self.retire(bad, "nonfinite", h)
         if self.idx.size:
             self.retire(np.ones(self.idx.size, dtype=bool), "max_half_steps", h)
+
+
+def _floor_spectrum(K, eps, inverse):
+    """For SPD ``K = U diag(κ) U^T`` return ``(S, S^{-1})`` with
+    ``S = U diag(max(1/κ, eps)) U^T`` (``inverse=True``)."""
+    kappa, U = np.linalg.eigh(K)
+    sv = np.maximum(1.0 / kappa, eps)
+    S = (U * sv[..., None, :]) @ _T(U)
+    Si = (U * (1.0 / sv)[..., None, :]) @ _T(U)
+    return 0.5 * (S + _T(S)), 0.5 * (Si + _T(Si))
 
 
 def _fro(x):
@@ -781,6 +862,12 @@ def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
         if np.isfinite(mi[p]):
             hist = np.append(hist, mi[p])
         regime[p] = classify_regime(hist, bool(converged[p]), collapse_tol)
+    floor_active = None
+    if run.floor is not None:
+        fw, fz = run.floor
+        ew = np.linalg.eigvalsh(Sw)[:, 0]
+        ez = np.linalg.eigvalsh(Sz)[:, 0]
+        floor_active = (ew <= fw * (1 + 1e-9)) | (ez <= fz * (1 + 1e-9))
     return BatchSolution(
         A=A,
         B=B,
@@ -798,6 +885,8 @@ def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
         loss_history=run.loss_hist,
         mi_history=run.mi_hist,
         history_every=run.history_every,
+        constrained=run.floor is not None,
+        floor_active=floor_active,
     )
 
 
@@ -814,8 +903,10 @@ def blahut_arimoto(
     tol: float = 1e-10,
     diagonal: bool = True,
     stop_rule: str = "exact",
-    history_every: int = 1,
+    history_every: int | None = None,
     collapse_tol: float = 1e-8,
+    variance_floor: float | tuple[float, float] | None = None,
+    block_tol: float | None = None,
 ) -> Solution:
     """Minimise the γλ-VAE loss by alternating exact encoder and decoder updates.
 
@@ -832,7 +923,8 @@ def blahut_arimoto(
         ``numpy.random.default_rng(seed)``).
     init : {"authors", "exchangeable"} or tuple (B0, Sigma_W0)
         Random initial encoder (see :func:`random_encoder`) or the caller's own.
-    max_half_steps, tol, diagonal, stop_rule, history_every, collapse_tol :
+    max_half_steps, tol, diagonal, stop_rule, history_every, collapse_tol, variance_floor, \
+block_tol :
         See :func:`blahut_arimoto_batch`.
 
     Returns
@@ -879,5 +971,7 @@ def blahut_arimoto(
         stop_rule=stop_rule,
         history_every=history_every,
         collapse_tol=collapse_tol,
+        variance_floor=variance_floor,
+        block_tol=block_tol,
     )
     return res[0]
