@@ -723,32 +723,37 @@ class _Run:
 
     # -- stopping rules
     def notebook_check(self, old, h, decoder_step):
-        """Authors' rule after a half-step; ``old`` holds the block before it."""
-        if decoder_step:
-            d1 = _fro(self.A - old[0])
-            d2 = _fro(self.z - old[1])
-        else:
-            d1 = _fro(self.B - old[0])
-            d2 = _fro(self.Sw - old[1])
-        cand = (d1 <= 1e-8) & (d2 <= 1e-8)
+        """Authors' rule after a half-step; ``old`` holds the block before it.
+
+        Cheap tests first: the first block's change, then the second's, a Frobenius bound on
+        the reconstruction error (``||D||_2 >= ||D||_F / sqrt(n)``), the spectral error, and
+        only then the two losses.
+        """
+        new = (self.A, self.z) if decoder_step else (self.B, self.Sw)
+        cand = _fro(new[0] - old[0]) <= 1e-8
         if not cand.any():
             return
         c = np.flatnonzero(cand)
+        c = c[_fro(new[1][c] - old[1][c]) <= 1e-8]
+        if not c.size:
+            return
         Sy = self.Sy[c]
         diff = self.A[c] @ _T(self.A[c]) + self.Sz(self.z[c]) - Sy
         norm_y = self.norm_y[c]
-        # ||D||_2 >= ||D||_F / sqrt(n): a cheap necessary condition first
         maybe = _fro(diff) <= 1e-6 * norm_y * np.sqrt(self.n)
         if not maybe.any():
             return
         c, diff, norm_y = c[maybe], diff[maybe], norm_y[maybe]
-        recon = np.linalg.norm(diff, ord=2, axis=(-2, -1)) / norm_y
+        ok = np.linalg.norm(diff, ord=2, axis=(-2, -1)) / norm_y <= 1e-6
+        if not ok.any():
+            return
+        c = c[ok]
         now = self.loss(self.A[c], self.B[c], self.z[c], self.Sw[c], c)
         if decoder_step:
             before = self.loss(old[0][c], self.B[c], old[1][c], self.Sw[c], c)
         else:
             before = self.loss(self.A[c], old[0][c], self.z[c], old[1][c], c)
-        ok = (np.round(now - before, 8) == 0) & (recon <= 1e-6)
+        ok = np.round(now - before, 8) == 0
         stop = np.zeros(self.idx.size, dtype=bool)
         stop[c[ok]] = True
         self.retire(stop, "notebook_rule", h)
@@ -838,7 +843,8 @@ def _floor_spectrum(K, eps, inverse):
 
 
 def _fro(x):
-    return np.sqrt(np.sum(x**2, axis=tuple(range(1, x.ndim))))
+    x = x.reshape(x.shape[0], -1)
+    return np.sqrt(np.einsum("ij,ij->i", x, x))
 
 
 def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
