@@ -434,17 +434,24 @@ class BatchSolution:
 
 
 # ---------------------------------------------------------------------------- regime logic
-def classify_regime(mi_history, converged: bool, collapse_tol: float = 1e-8) -> str:
-    """Decide the regime of a run from its I(X;Y) trajectory.
+def classify_regime(
+    mi_history, converged: bool, collapse_tol: float = 1e-8, loss_history=None
+) -> str:
+    """Decide the regime of a run from its I(X;Y) (and loss) trajectory.
 
-    * ``collapsed``: final I(X;Y) ≤ ``collapse_tol`` nats, or (not converged) I(X;Y) falling
-      in both of the last two windows with the later fall at least half the earlier one
-      (a drift to collapse that is not decaying geometrically to a positive limit);
-    * ``divergent``: not converged and I(X;Y) rising in both of the last two windows (each a
-      tenth of the run, at least 3 records) with the later rise at least half the earlier:
-      growth that is not decaying geometrically to a limit, the signature of a loss that is
-      unbounded below (γ > 1: I grows by ½ log γ per direction and iteration; γ = 1: slower);
-    * ``interior`` otherwise (check ``converged`` for a run stopped by the step limit).
+    The last three records at spacing ``w`` (a tenth of the run, at least 3 records) give
+    the rises ``d1`` (earlier) and ``d2`` (later) of I(X;Y).
+
+    * ``collapsed``: final I(X;Y) ≤ ``collapse_tol`` nats; or, for a run that did not
+      converge, I(X;Y) falling geometrically to a limit (Aitken's Δ² extrapolation
+      ``I - d2²/(d2 - d1)``) that is ≤ ``collapse_tol``;
+    * ``divergent``: not converged, I(X;Y) rising in both windows with ``d2 ≥ d1/2`` (growth
+      that does not decay geometrically to a limit), while the loss keeps falling by more than
+      ``1e-9 (1 + |L|)`` per window: the signature of a loss unbounded below (γ > 1: I grows
+      by ½ log γ per direction and iteration; γ = 1 with λ > 0: slower);
+    * ``interior`` otherwise. A run that hit its budget without converging and shows neither
+      signature (for example a loss flat to 1e-9 along a direction, as at γ = 1) is
+      ``interior`` with ``converged=False``: check ``stop_reason``.
     """
     h = np.asarray(mi_history, dtype=float)
     h = h[np.isfinite(h)]
@@ -458,10 +465,18 @@ def classify_regime(mi_history, converged: bool, collapse_tol: float = 1e-8) -> 
     i2, i1, i0 = h[-1], h[-1 - w], h[-1 - 2 * w]
     d2, d1 = i2 - i1, i1 - i0
     scale = 1e-12 * max(1.0, abs(i2))
-    if d2 > scale and d1 > scale and d2 >= 0.5 * d1:
+    falling_loss = True
+    if loss_history is not None:
+        lh = np.asarray(loss_history, dtype=float)
+        lh = lh[np.isfinite(lh)]
+        if lh.size > w:
+            falling_loss = lh[-1 - w] - lh[-1] > 1e-9 * (1.0 + abs(lh[-1]))
+    if d2 > scale and d1 > scale and d2 >= 0.5 * d1 and falling_loss:
         return "divergent"
-    if d2 < -scale and d1 < -scale and d2 <= 0.5 * d1:
-        return "collapsed"
+    if d2 < -scale and d1 < d2:
+        limit = i2 - d2 * d2 / (d2 - d1)
+        if limit <= collapse_tol:
+            return "collapsed"
     return "interior"
 
 
@@ -867,7 +882,7 @@ def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
         hist = hist[np.isfinite(hist)]
         if np.isfinite(mi[p]):
             hist = np.append(hist, mi[p])
-        regime[p] = classify_regime(hist, bool(converged[p]), collapse_tol)
+        regime[p] = classify_regime(hist, bool(converged[p]), collapse_tol, run.loss_hist[:, p])
     floor_active = None
     if run.floor is not None:
         fw, fz = run.floor
