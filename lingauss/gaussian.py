@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from ._validation import as_float_array, check_covariance, check_index_blocks, check_shape
 
@@ -130,8 +129,8 @@ def _canonical(cov, ia, ib):
 
 def solve_triangular_batched(l: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Solve ``L x = b`` for lower-triangular ``L`` over leading batch dimensions."""
-    if l.ndim == 2:
-        return solve_triangular(l, b, lower=True, check_finite=False)
+    # np.linalg.solve for 2-d input too: scipy's trtrs call is slow under a busy OpenBLAS
+    # thread pool for tiny matrices, and the triangular structure buys nothing at d <= 20.
     return np.linalg.solve(l, b)
 
 
@@ -309,10 +308,20 @@ def kl_divergence(mean0, cov0, mean1, cov1) -> np.ndarray | float:
     mean1 = as_float_array(mean1, "mean1", min_ndim=1)
     check_shape(mean0, (None,) * (mean0.ndim - 1) + (d,), "mean0")
     check_shape(mean1, (None,) * (mean1.ndim - 1) + (d,), "mean1")
-    l0, l1 = np.broadcast_arrays(l0, l1)
+    try:
+        batch = np.broadcast_shapes(
+            l0.shape[:-2], l1.shape[:-2], mean0.shape[:-1], mean1.shape[:-1]
+        )
+    except ValueError:
+        raise ValueError(
+            "mean0, mean1, cov0, cov1: batch dimensions do not broadcast "
+            f"({mean0.shape}, {mean1.shape}, {cov0.shape}, {cov1.shape})"
+        ) from None
+    l0 = np.broadcast_to(l0, batch + (d, d))
+    l1 = np.broadcast_to(l1, batch + (d, d))
     m = solve_triangular_batched(l1, l0)
     trace = np.sum(m**2, axis=(-2, -1))
-    diff = np.broadcast_to(mean1 - mean0, l1.shape[:-1])
+    diff = np.broadcast_to(mean1 - mean0, batch + (d,))
     z = solve_triangular_batched(l1, diff[..., None])[..., 0]
     maha = np.sum(z**2, axis=-1)
     val = 0.5 * (trace + maha - d + _logdet_chol(l1) - _logdet_chol(l0))

@@ -1,0 +1,759 @@
+"""Reproduce the published success-rate tables (reference §5-§7) under two protocols.
+
+For each configuration, scenario and cell ``(γ, λ)`` of the 5 × 5 grid, Blahut-Arimoto runs
+from several random encoders; one run is kept; the I_m and SAP metrics are computed on the joint
+covariance of ``(X, V)``; each metric succeeds when its induced grouping of the factors matches
+the true grouping (:func:`lingauss.metrics.grouping_success`). A *success rate* is the share of
+cells in which a metric succeeds.
+
+Two protocols (:data:`PROTOCOLS`):
+
+``notebook``
+    The authors' protocol convention for convention (reference §6): the rounded Σ_V, 6 runs
+    per cell for s3 and 2 for s5 from their non-exchangeable initialiser, their stopping rule
+    (so most runs use all 10 000 half-steps), the run with the smallest reconstruction error
+    kept, ``I_m`` in the X block of the joint covariance, SAP with the nominal σ_v and
+    ``Var x = 1``, I_m rounded to 8 decimals with their enumeration-order tie rule, SAP ties to
+    the lowest latent, and every cell counted: rate = successes / 25.
+
+``exact``
+    The formulas as written: analytic Σ_V, an exchangeable initialiser, the exact stopping
+    rule, the run with the smallest loss kept, the true ``Σ_X`` and ``Var v_j``, and exact
+    ties. A cell *counts* only when its run is at an interior optimum and the metric's
+    decision is resolvable: cells whose encoder collapsed (no information, every grouping
+    ties), diverged (γ > 1: the loss has no minimum, the run stops where float64 runs out),
+    or whose metric decision is a tie (e.g. a factor the encoder does not represent at all,
+    which can join any group at no cost) are counted separately. Interior runs that reach
+    the half-step budget without meeting the exact rule (the slow approach at the γ = 1
+    boundary) are counted, and their number is reported (``n_unconverged``). The rate is then
+    successes / counted cells; the face-value rate over all 25 cells is reported too.
+
+Seeds: each cell's initial encoders come from ``numpy.random.default_rng([seed, key])`` with
+``key`` a CRC-32 of (configuration, scenario, γ, λ), so a table, a single cell
+(:func:`solve_cell`) and a subset of seeds all draw the same runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .blahut_arimoto import Solution, blahut_arimoto_batch, random_encoder
+from .gaussian import mutual_information
+from .loss import reconstruction_error
+from .metrics.grouping import format_grouping, grouping_success
+from .metrics.im import IM_TIE_TOL, im_score
+from .metrics.sap import SAP_TIE_ATOL, SAP_TIE_RTOL, sap_score
+from .scenarios import CONFIGS, Scenario, scenario
+
+__all__ = [
+    "Protocol",
+    "PROTOCOLS",
+    "GAMMAS",
+    "LAMBDAS",
+    "METRICS",
+    "PUBLISHED",
+    "PUBLISHED_SOURCES",
+    "published_table",
+    "success_table",
+    "summarize",
+    "compare_published",
+    "solve_cell",
+    "CellResult",
+    "init_effect",
+    "get_protocol",
+    "config_scenarios",
+]
+
+GAMMAS = (0.98, 0.99, 1.00, 1.01, 1.02)
+LAMBDAS = (-0.02, -0.01, 0.0, 0.01, 0.02)
+METRICS = ("I_m", "SAP")
+_PREFIX = {"I_m": "im", "SAP": "sap"}
+
+
+# ------------------------------------------------------------------------------- protocols
+@dataclass(frozen=True)
+class Protocol:
+    """How a success table is computed.
+
+    Attributes
+    ----------
+    name : str
+    preset : {"rounded", "analytic"}
+        Σ_V of the published scenarios (see :func:`lingauss.scenario`).
+    restarts : tuple of (family, runs) pairs
+        Runs per cell for the scenario family ("s3", "s5"; "default" for user scenarios).
+    init : {"authors", "exchangeable"}
+        Initial encoder law (:func:`lingauss.random_encoder`).
+    stop_rule : {"notebook", "exact", "none"}
+    select : {"recon", "loss"}
+        Keep the run with the smallest reconstruction error or the smallest loss.
+    x_block : {"identity", "true"}
+        X block of the joint covariance given to the metrics.
+    sap_var : {"nominal", "true"}
+        SAP denominators: nominal σ_v² and ``Var x = 1``, or the true variances.
+    tie_rule : {"authors", "exact"}
+        I_m tie rule (:func:`lingauss.metrics.im_score`).
+    count : {"all", "decided"}
+        Which cells enter a success rate's denominator.
+    max_half_steps, tol, history_every : BA options.
+    im_tie_tol, sap_tie_atol, sap_tie_rtol : metric resolution thresholds.
+    """
+
+    name: str
+    preset: str
+    restarts: tuple[tuple[str, int], ...]
+    init: str
+    stop_rule: str
+    select: str
+    x_block: str
+    sap_var: str
+    tie_rule: str
+    count: str
+    max_half_steps: int = 10_000
+    tol: float = 1e-10
+    history_every: int = 50
+    im_tie_tol: float = IM_TIE_TOL
+    sap_tie_atol: float = SAP_TIE_ATOL
+    sap_tie_rtol: float = SAP_TIE_RTOL
+
+    def __post_init__(self):
+        choices = {
+            "preset": ("rounded", "analytic"),
+            "init": ("authors", "exchangeable"),
+            "stop_rule": ("notebook", "exact", "none"),
+            "select": ("recon", "loss"),
+            "x_block": ("identity", "true"),
+            "sap_var": ("nominal", "true"),
+            "tie_rule": ("authors", "exact"),
+            "count": ("all", "decided"),
+        }
+        for field_, allowed in choices.items():
+            if getattr(self, field_) not in allowed:
+                raise ValueError(
+                    f"{field_}: expected one of {allowed}, got {getattr(self, field_)!r}"
+                )
+        runs = dict(self.restarts)
+        if "default" not in runs or any(not isinstance(r, int) or r < 1 for r in runs.values()):
+            raise ValueError("restarts: need positive run counts including a 'default' entry")
+        if int(self.max_half_steps) < 1 or int(self.history_every) < 1:
+            raise ValueError("max_half_steps, history_every: must be >= 1")
+
+    def runs_per_cell(self, sc: Scenario) -> int:
+        """Runs per cell for a scenario (by its published family, else ``default``)."""
+        runs = dict(self.restarts)
+        family = CONFIGS[sc.config][3] if sc.config in CONFIGS else "default"
+        return runs.get(family, runs["default"])
+
+    def replace(self, **changes) -> Protocol:
+        """A copy with some fields changed (e.g. ``init="exchangeable"``)."""
+        return dataclasses.replace(self, **changes)
+
+
+_RESTARTS = (("s3", 6), ("s5", 2), ("default", 2))
+
+PROTOCOLS: dict[str, Protocol] = {
+    "notebook": Protocol(
+        name="notebook",
+        preset="rounded",
+        restarts=_RESTARTS,
+        init="authors",
+        stop_rule="notebook",
+        select="recon",
+        x_block="identity",
+        sap_var="nominal",
+        tie_rule="authors",
+        count="all",
+    ),
+    "exact": Protocol(
+        name="exact",
+        preset="analytic",
+        restarts=_RESTARTS,
+        init="exchangeable",
+        stop_rule="exact",
+        select="loss",
+        x_block="true",
+        sap_var="true",
+        tie_rule="exact",
+        count="decided",
+    ),
+}
+
+
+def get_protocol(protocol: str | Protocol) -> Protocol:
+    """A :class:`Protocol` from its name (or the protocol itself)."""
+    if isinstance(protocol, Protocol):
+        return protocol
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol: expected one of {sorted(PROTOCOLS)}, got {protocol!r}")
+    return PROTOCOLS[protocol]
+
+
+# ------------------------------------------------------------------------- published data
+#: Published success rates (%), scenarios 1/2/3, keyed by (config, metric, source); reference
+#: §7. Sources: "slides", "notebook" (the authors' notebook output) and "repeat-1".."repeat-5"
+#: (their repeated s5 runs; the slides' (5,5,4) numbers are repeat-1).
+PUBLISHED: dict[tuple[str, str, str], tuple[int, int, int]] = {
+    ("3-4-3", "I_m", "slides"): (16, 64, 100),
+    ("3-4-3", "SAP", "slides"): (40, 92, 92),
+    ("5-5-4", "I_m", "slides"): (44, 60, 56),
+    ("5-5-4", "SAP", "slides"): (52, 20, 4),
+    ("3-4-3", "I_m", "notebook"): (16, 64, 100),
+    ("3-4-3", "SAP", "notebook"): (40, 92, 92),
+    ("5-5-4", "I_m", "notebook"): (20, 64, 40),
+    ("5-5-4", "SAP", "notebook"): (44, 32, 4),
+    ("3-4-2", "I_m", "notebook"): (48, 24, 100),
+    ("3-4-2", "SAP", "notebook"): (60, 100, 84),
+    ("5-5-3", "I_m", "notebook"): (24, 72, 68),
+    ("5-5-3", "SAP", "notebook"): (72, 84, 12),
+}
+_REPEATS = {
+    ("5-5-4", "I_m"): ((44, 28, 28, 40, 36), (60, 56, 72, 68, 56), (56, 40, 64, 60, 48)),
+    ("5-5-4", "SAP"): ((52, 52, 64, 52, 56), (20, 44, 36, 40, 16), (4, 0, 4, 12, 4)),
+    ("5-5-3", "I_m"): ((20, 28, 32, 32, 44), (80, 80, 64, 68, 64), (64, 56, 60, 48, 48)),
+    ("5-5-3", "SAP"): ((80, 76, 84, 80, 80), (52, 72, 28, 56, 36), (4, 12, 28, 4, 4)),
+}
+for (_cfg, _met), _cols in _REPEATS.items():
+    for _r in range(5):
+        PUBLISHED[(_cfg, _met, f"repeat-{_r + 1}")] = tuple(c[_r] for c in _cols)
+del _cfg, _met, _cols, _r
+PUBLISHED_SOURCES = ("slides", "notebook") + tuple(f"repeat-{r}" for r in range(1, 6))
+
+
+def published_table() -> pd.DataFrame:
+    """:data:`PUBLISHED` as a tidy table: config, scenario, metric, source, published (%)."""
+    rows = [
+        {"config": c, "scenario": k + 1, "metric": met, "source": src, "published": float(v[k])}
+        for (c, met, src), v in PUBLISHED.items()
+        for k in range(3)
+    ]
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------- scenarios
+def config_scenarios(config, preset: str = "rounded") -> list[tuple[str, list[Scenario]]]:
+    """Resolve ``config`` into ``[(label, [scenarios sharing (m, n)]), ...]``.
+
+    ``config``: a published configuration name, ``"all"``, a list of names, or a sequence of
+    :class:`Scenario` objects (grouped by ``config`` label or name and by ``(m, n)``).
+    """
+    if isinstance(config, str):
+        names = list(CONFIGS) if config == "all" else [config]
+    elif isinstance(config, Scenario):
+        config = [config]
+        names = None
+    else:
+        try:
+            config = list(config)
+        except TypeError:
+            raise ValueError(
+                f"config: expected a name, 'all' or scenarios, got {config!r}"
+            ) from None
+        if not config:
+            raise ValueError("config: empty")
+        names = config if all(isinstance(c, str) for c in config) else None
+    if names is not None:
+        bad = [n for n in names if n not in CONFIGS]
+        if bad:
+            raise ValueError(f"config: expected one of {sorted(CONFIGS) + ['all']}, got {bad[0]!r}")
+        return [(n, [scenario(n, k, preset) for k in (1, 2, 3)]) for n in names]
+    if not all(isinstance(c, Scenario) for c in config):
+        raise ValueError("config: a list must hold only configuration names or only Scenarios")
+    groups: dict[tuple, list[Scenario]] = {}
+    for sc in config:
+        label = sc.config or sc.name
+        groups.setdefault((label, sc.m, sc.n), []).append(sc)
+    return [(label, scs) for (label, _, _), scs in groups.items()]
+
+
+def _scenario_number(sc: Scenario, pos: int) -> int:
+    return int(sc.number) if sc.number is not None else pos + 1
+
+
+def _seeds(seeds) -> list[int]:
+    if isinstance(seeds, bool):
+        raise ValueError(f"seeds: expected a count or a list of seeds, got {seeds!r}")
+    if isinstance(seeds, int | np.integer):
+        if seeds < 1:
+            raise ValueError(f"seeds: need at least one seed, got {seeds}")
+        return list(range(int(seeds)))
+    try:
+        out = [int(s) for s in seeds]
+    except (TypeError, ValueError):
+        raise ValueError(f"seeds: expected a count or a list of integers, got {seeds!r}") from None
+    if not out or any(s < 0 for s in out) or len(set(out)) != len(out):
+        raise ValueError(f"seeds: need distinct non-negative integers, got {seeds!r}")
+    return out
+
+
+def _grid(values, name):
+    try:
+        arr = np.asarray([float(v) for v in values])
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a sequence of numbers") from None
+    if arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: expected a non-empty sequence of finite numbers")
+    return arr
+
+
+def _cell_key(label: str, number: int, gamma: float, lam: float) -> int:
+    text = f"{label}|{number}|{round(float(gamma), 10) + 0.0!r}|{round(float(lam), 10) + 0.0!r}"
+    return zlib.crc32(text.encode())
+
+
+# ------------------------------------------------------------------------------- the engine
+def _run_group(label, scs, protocol, seeds, gammas, lambdas, progress, keep_solutions=False):
+    """All runs of one group of scenarios (same m, n) over all seeds, in batched BA calls."""
+    m, n = scs[0].m, scs[0].n
+    R = max(protocol.runs_per_cell(sc) for sc in scs)
+    nS, nK, nG, nL = len(seeds), len(scs), len(gammas), len(lambdas)
+    shape = (nS, nK, nG, nL, R)
+    B0 = np.empty(shape + (m, n))
+    Sw0 = np.empty(shape + (m, m))
+    for a, seed in enumerate(seeds):
+        for k, sc in enumerate(scs):
+            num = _scenario_number(sc, k)
+            for gi, g in enumerate(gammas):
+                for li, lm in enumerate(lambdas):
+                    rng = np.random.default_rng([seed, _cell_key(label, num, g, lm)])
+                    B0[a, k, gi, li], Sw0[a, k, gi, li] = random_encoder(
+                        m, n, rng, size=R, method=protocol.init
+                    )
+    Sy = np.broadcast_to(
+        np.stack([sc.Sigma_Y for sc in scs])[None, :, None, None, None], shape + (n, n)
+    )
+    gam = np.broadcast_to(gammas[None, None, :, None, None], shape)
+    lam = np.broadcast_to(lambdas[None, None, None, :, None], shape)
+    flat = lambda x, tail: np.ascontiguousarray(x).reshape((-1,) + tail)  # noqa: E731
+    Sy_f, gam_f, lam_f = flat(Sy, (n, n)), flat(gam, ()), flat(lam, ())
+    B0_f, Sw0_f = flat(B0, (m, n)), flat(Sw0, (m, m))
+    P = B0_f.shape[0]
+    per_seed = P // nS
+    chunk = max(1, 2048 // per_seed) * per_seed
+    parts = []
+    for lo in range(0, P, chunk):
+        sl = slice(lo, min(P, lo + chunk))
+        parts.append(
+            blahut_arimoto_batch(
+                Sy_f[sl],
+                m,
+                gam_f[sl],
+                lam_f[sl],
+                B0_f[sl],
+                Sw0_f[sl],
+                max_half_steps=protocol.max_half_steps,
+                tol=protocol.tol,
+                stop_rule=protocol.stop_rule,
+                history_every=protocol.history_every,
+            )
+        )
+        if progress is not None:
+            progress(sl.stop - sl.start)
+    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+    A, B, Sz, Sw = cat("A"), cat("B"), cat("Sigma_Z"), cat("Sigma_W")
+    total = np.concatenate([np.asarray(p.loss.total) for p in parts])
+    reason, regime, conv = cat("stop_reason"), cat("regime"), cat("converged")
+    steps, mi_xy = cat("half_steps"), cat("mutual_information_xy")
+    finite = reason != "nonfinite"
+    recon = np.full(P, np.nan)
+    if finite.any():
+        recon[finite] = reconstruction_error(A[finite], Sz[finite], Sy_f[finite])
+    crit = recon if protocol.select == "recon" else total
+    crit = np.where(finite & np.isfinite(crit), crit, np.inf).reshape(shape)
+    pick = np.argmin(crit, axis=-1)  # first on ties, like the authors' strict "<"
+    idx = (np.arange(P).reshape(shape)[..., 0] + pick).reshape(-1)  # (nS*nK*nG*nL,)
+    chosen = {
+        "A": A[idx],
+        "B": B[idx],
+        "Sigma_Z": Sz[idx],
+        "Sigma_W": Sw[idx],
+        "loss": total[idx],
+        "recon": recon[idx],
+        "reason": reason[idx],
+        "regime": regime[idx],
+        "converged": conv[idx],
+        "half_steps": steps[idx],
+        "mi_xy": mi_xy[idx],
+        "n_finite": finite.reshape(shape).sum(-1).reshape(-1),
+    }
+    if keep_solutions:
+        starts = np.cumsum([0] + [len(p) for p in parts])
+        where = np.searchsorted(starts, idx, side="right") - 1
+        chosen["solutions"] = [parts[w][int(i - starts[w])] for i, w in zip(idx, where)]
+    return chosen, (nS, nK, nG, nL), R
+
+
+def _metrics_for_scenario(sc, protocol, B, Sw, finite):
+    """Metric columns for the cells of one scenario (B, Sw stacked)."""
+    N = B.shape[0]
+    m, s = sc.m, sc.s
+    out = {
+        "mi_xv": np.full(N, np.nan),
+        "im_value": np.full(N, np.nan),
+        "im_grouping": np.full(N, "", dtype=object),
+        "im_tied": np.zeros(N, dtype=bool),
+        "im_n_tied": np.zeros(N, dtype=int),
+        "im_gap": np.full(N, np.nan),
+        "im_valid": np.zeros(N, dtype=bool),
+        "im_success": np.zeros(N, dtype=bool),
+        "sap_score": np.full(N, np.nan),
+        "sap_grouping": np.full(N, "", dtype=object),
+        "sap_tied": np.zeros(N, dtype=bool),
+        "sap_success": np.zeros(N, dtype=bool),
+    }
+    ok = np.flatnonzero(finite)
+    if not ok.size:
+        return out
+    Bf, Swf = B[ok], Sw[ok]
+    true_joint = sc.joint_cov_xv(Bf, Swf, x_block="true")
+    try:
+        out["mi_xv"][ok] = mutual_information(true_joint, list(range(m)), list(range(m, m + s)))
+    except ValueError:  # a numerically singular Σ_X: leave NaN
+        pass
+    joint = true_joint if protocol.x_block == "true" else sc.joint_cov_xv(Bf, x_block="identity")
+    im = im_score(joint, m, tie_rule=protocol.tie_rule, tie_tol=protocol.im_tie_tol)
+    out["im_value"][ok] = im.value
+    out["im_tied"][ok] = im.tied
+    out["im_n_tied"][ok] = im.n_tied
+    out["im_gap"][ok] = im.gap
+    out["im_valid"][ok] = im.valid
+    for r, g in zip(ok, im.grouping):
+        out["im_grouping"][r] = format_grouping(g) if g else ""
+        out["im_success"][r] = bool(g) and grouping_success(g, sc.groups, m)
+    if m >= 2:
+        if protocol.sap_var == "nominal":
+            nominal = (
+                sc.sigma_v_nominal
+                if sc.sigma_v_nominal is not None
+                else np.sqrt(np.diagonal(sc.Sigma_V))
+            )
+            var_v, var_x = nominal**2, 1.0
+        else:
+            var_v = np.diagonal(sc.Sigma_V)
+            var_x = np.diagonal(true_joint[:, :m, :m], axis1=-2, axis2=-1)
+        sap = sap_score(
+            joint,
+            m,
+            var_v=var_v,
+            var_x=var_x,
+            tie_atol=protocol.sap_tie_atol,
+            tie_rtol=protocol.sap_tie_rtol,
+        )
+        out["sap_score"][ok] = sap.score
+        out["sap_tied"][ok] = sap.tied
+        for r, g in zip(ok, sap.grouping):
+            out["sap_grouping"][r] = format_grouping(g)
+            out["sap_success"][r] = grouping_success(g, sc.groups, m)
+    return out
+
+
+def success_table(
+    config="3-4-3",
+    protocol: str | Protocol = "notebook",
+    seeds=1,
+    *,
+    init: str | None = None,
+    gammas: Sequence[float] = GAMMAS,
+    lambdas: Sequence[float] = LAMBDAS,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Per-cell results of a protocol: one row per (config, scenario, γ, λ, seed).
+
+    Parameters
+    ----------
+    config : str, list of str, or sequence of Scenario
+        A published configuration ("3-4-3", "3-4-2", "5-5-4", "5-5-3"), ``"all"``, a list of
+        them, or user scenarios (e.g. from :func:`lingauss.factor_group_scenario`).
+    protocol : {"notebook", "exact"} or Protocol
+    seeds : int or sequence of int
+        ``N`` means seeds ``0..N-1``.
+    init : {"authors", "exchangeable"}, optional
+        Override the protocol's initialiser (to measure its effect, see :func:`init_effect`).
+    gammas, lambdas : sequences of float
+        The grid (default the published 5 × 5).
+    progress : callable, optional
+        Called with the number of BA runs just finished (e.g. ``tqdm.update``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: protocol, config, scenario, G, m, gamma, lam, seed, regime (collapsed /
+        interior / divergent / nonfinite), stop_reason, converged, half_steps, status, runs,
+        recon_error, loss, mi_xy and mi_xv (nats, from the true joint covariance),
+        im_value, im_grouping ("{1,2}{3}": 1-based factors), im_tied, im_n_tied, im_gap,
+        im_valid, im_success, im_counted, sap_score, sap_grouping, sap_tied, sap_success,
+        sap_counted, truth. ``*_counted`` says whether the cell enters the metric's rate.
+
+    Examples
+    --------
+    >>> t = success_table("3-4-3", "notebook", seeds=1, gammas=[1.0], lambdas=[0.0])
+    >>> len(t), sorted(t.scenario.unique().tolist())
+    (3, [1, 2, 3])
+    """
+    prot = get_protocol(protocol)
+    if init is not None:
+        prot = prot.replace(init=init)
+    seeds = _seeds(seeds)
+    gammas = _grid(gammas, "gammas")
+    lambdas = _grid(lambdas, "lambdas")
+    if np.any(gammas <= 0):
+        raise ValueError("gammas: must be > 0")
+    groups = config_scenarios(config, prot.preset)
+    frames = []
+    for label, scs in groups:
+        chosen, (nS, nK, nG, nL), R = _run_group(label, scs, prot, seeds, gammas, lambdas, progress)
+        frames.append(_rows(label, scs, prot, seeds, gammas, lambdas, chosen, R))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _rows(label, scs, prot, seeds, gammas, lambdas, chosen, R):
+    nS, nK, nG, nL = len(seeds), len(scs), len(gammas), len(lambdas)
+    shape = (nS, nK, nG, nL)
+    idx = np.indices(shape).reshape(4, -1)
+    finite = chosen["n_finite"] > 0
+    regime = np.where(finite, chosen["regime"].astype(object), "nonfinite")
+    cols = {
+        "protocol": prot.name,
+        "config": label,
+        "scenario": np.array([_scenario_number(scs[k], k) for k in idx[1]]),
+        "G": np.array([scs[k].n_groups for k in idx[1]]),
+        "m": scs[0].m,
+        "gamma": gammas[idx[2]],
+        "lam": lambdas[idx[3]],
+        "seed": np.asarray(seeds)[idx[0]],
+        "regime": regime,
+        "stop_reason": chosen["reason"],
+        "converged": chosen["converged"],
+        "half_steps": chosen["half_steps"],
+        "runs": R,
+        "recon_error": chosen["recon"],
+        "loss": chosen["loss"],
+        "mi_xy": chosen["mi_xy"],
+        "truth": np.array([format_grouping(scs[k].groups) for k in idx[1]], dtype=object),
+    }
+    metric_cols: dict[str, np.ndarray] = {}
+    for k, sc in enumerate(scs):
+        sel = np.flatnonzero(idx[1] == k)
+        res = _metrics_for_scenario(sc, prot, chosen["B"][sel], chosen["Sigma_W"][sel], finite[sel])
+        for name, vals in res.items():
+            if name not in metric_cols:
+                metric_cols[name] = np.empty(idx.shape[1], dtype=vals.dtype)
+            metric_cols[name][sel] = vals
+    df = pd.DataFrame({**cols, **metric_cols})
+    df["status"] = np.where((df.regime == "interior") & ~df.converged, "unconverged", df.regime)
+    if prot.count == "all":
+        df["im_counted"] = True
+        df["sap_counted"] = df.m >= 2
+    else:
+        clean = df.regime == "interior"  # converged or not: n_unconverged is reported
+        df["im_counted"] = clean & ~df.im_tied & df.im_valid
+        df["sap_counted"] = clean & ~df.sap_tied & (df.m >= 2)
+    order = [
+        "protocol", "config", "scenario", "G", "m", "gamma", "lam", "seed", "regime",
+        "stop_reason", "converged", "half_steps", "status", "runs", "recon_error", "loss",
+        "mi_xy", "mi_xv", "im_value", "im_grouping", "im_tied", "im_n_tied", "im_gap",
+        "im_valid", "im_success", "im_counted", "sap_score", "sap_grouping", "sap_tied",
+        "sap_success", "sap_counted", "truth",
+    ]  # fmt: skip
+    return df[order]
+
+
+# -------------------------------------------------------------------------------- summaries
+def _per_seed(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (protocol, config, scenario, metric, seed): rate and cell counts."""
+    rows = []
+    keys = ["protocol", "config", "scenario", "seed"]
+    for key, g in table.groupby(keys, sort=True):
+        status = g.status.to_numpy()
+        base = dict(zip(keys, key))
+        base.update(
+            G=int(g.G.iloc[0]),
+            m=int(g.m.iloc[0]),
+            n_cells=len(g),
+            n_collapsed=int(np.sum(status == "collapsed")),
+            n_divergent=int(np.sum(status == "divergent")),
+            n_unconverged=int(np.sum(status == "unconverged")),
+            n_nonfinite=int(np.sum(status == "nonfinite")),
+        )
+        for metric in METRICS:
+            p = _PREFIX[metric]
+            succ = g[f"{p}_success"].to_numpy(bool)
+            counted = g[f"{p}_counted"].to_numpy(bool)
+            nc = int(counted.sum())
+            rows.append(
+                {
+                    **base,
+                    "metric": metric,
+                    "rate": 100.0 * np.sum(succ & counted) / nc if nc else np.nan,
+                    "rate_all": 100.0 * np.sum(succ) / len(g),
+                    "n_counted": nc,
+                    "n_tied": int(g[f"{p}_tied"].sum()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def summarize(table: pd.DataFrame, *, source: str = "notebook") -> pd.DataFrame:
+    """Success rates across seeds, next to the published numbers.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`success_table`.
+    source : str
+        Which published number fills ``published`` (default the authors' notebook output;
+        see :data:`PUBLISHED_SOURCES`; the slides' numbers are in ``published_slides``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (protocol, config, scenario, metric): ``mean``, ``sd`` (ddof 1), ``min``,
+        ``max`` of the per-seed rate (%), ``low``/``high`` (2.5 and 97.5 percentiles of the
+        per-seed rates: the interval a single draw, such as a published number, falls in 95 %
+        of the time), ``n_seeds``, ``published`` and ``published_slides`` (NaN if none),
+        ``inside`` (published within [min, max]), ``inside_interval`` (within [low, high]),
+        ``rate_all_mean`` (successes over all cells), and per-seed means of the cell counts
+        (``n_counted``, ``n_tied``, ``n_collapsed``, ``n_divergent``, ``n_unconverged``,
+        ``n_nonfinite``). The rate counts the cells whose ``*_counted`` flag is set (all
+        cells under the notebook protocol).
+    """
+    if source not in PUBLISHED_SOURCES:
+        raise ValueError(f"source: expected one of {PUBLISHED_SOURCES}, got {source!r}")
+    need = {"protocol", "config", "scenario", "seed", "status", "im_success", "im_counted"}
+    if not isinstance(table, pd.DataFrame) or not need <= set(table.columns):
+        raise ValueError("table: expected a DataFrame from success_table")
+    ps = _per_seed(table)
+    rows = []
+    for key, g in ps.groupby(["protocol", "config", "scenario", "metric"], sort=False):
+        r = g.rate.to_numpy(float)
+        fin = r[np.isfinite(r)]
+        row = dict(zip(["protocol", "config", "scenario", "metric"], key))
+        row.update(G=int(g.G.iloc[0]), m=int(g.m.iloc[0]), n_seeds=len(g))
+        if fin.size:
+            row.update(
+                mean=float(fin.mean()),
+                sd=float(fin.std(ddof=1)) if fin.size > 1 else np.nan,
+                min=float(fin.min()),
+                max=float(fin.max()),
+                low=float(np.percentile(fin, 2.5)),
+                high=float(np.percentile(fin, 97.5)),
+            )
+        else:
+            row.update(mean=np.nan, sd=np.nan, min=np.nan, max=np.nan, low=np.nan, high=np.nan)
+        row["rate_all_mean"] = float(g.rate_all.mean())
+        for c in ("n_counted", "n_tied", "n_collapsed", "n_divergent", "n_unconverged",
+                  "n_nonfinite"):  # fmt: skip
+            row[c] = float(g[c].mean())
+        pub = _published(row["config"], row["metric"], source, row["scenario"])
+        row["published"] = pub
+        row["published_slides"] = _published(
+            row["config"], row["metric"], "slides", row["scenario"]
+        )
+        row["inside"] = bool(np.isfinite(pub) and row["min"] <= pub <= row["max"])
+        row["inside_interval"] = bool(np.isfinite(pub) and row["low"] <= pub <= row["high"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _published(config, metric, source, number) -> float:
+    v = PUBLISHED.get((config, metric, source))
+    if v is None or not 1 <= int(number) <= 3:
+        return np.nan
+    return float(v[int(number) - 1])
+
+
+def compare_published(summary: pd.DataFrame) -> pd.DataFrame:
+    """Every published number beside the per-seed distribution it should fall in.
+
+    Returns one row per (protocol, config, scenario, metric, source) with ``published``,
+    ``mean``, ``min``, ``max``, ``low``, ``high``, ``inside`` ([min, max]) and
+    ``inside_interval`` ([low, high]).
+    """
+    pub = published_table()
+    cols = ["protocol", "config", "scenario", "metric", "mean", "min", "max", "low", "high"]
+    out = summary[cols].merge(pub, on=["config", "scenario", "metric"], how="inner")
+    out["inside"] = (out["min"] <= out.published) & (out.published <= out["max"])
+    out["inside_interval"] = (out["low"] <= out.published) & (out.published <= out["high"])
+    order = ["protocol", "config", "scenario", "metric", "source", "published"] + cols[4:]
+    return out[order + ["inside", "inside_interval"]]
+
+
+def init_effect(
+    config="all", protocol: str | Protocol = "notebook", seeds=5, **kwargs
+) -> pd.DataFrame:
+    """How much the success rates move between the authors' and an exchangeable initialiser.
+
+    Runs the protocol twice (``init="authors"`` and ``init="exchangeable"``, all else equal)
+    and returns one row per (config, scenario, metric) with the mean rates ``authors``,
+    ``exchangeable`` and ``difference`` (exchangeable - authors, percentage points).
+    Extra keyword arguments go to :func:`success_table` (e.g. ``gammas``, ``progress``).
+    """
+    out = []
+    for init in ("authors", "exchangeable"):
+        s = summarize(success_table(config, protocol, seeds, init=init, **kwargs))
+        out.append(s.set_index(["config", "scenario", "metric"])["mean"].rename(init))
+    df = pd.concat(out, axis=1).reset_index()
+    df["difference"] = df["exchangeable"] - df["authors"]
+    return df
+
+
+# ----------------------------------------------------------------------------- single cell
+@dataclass(frozen=True)
+class CellResult:
+    """One cell of a table: the kept BA solution and the table row (as a dict)."""
+
+    solution: Solution
+    row: dict
+
+
+def solve_cell(
+    config,
+    number: int | None,
+    gamma: float,
+    lam: float,
+    protocol: str | Protocol = "notebook",
+    seed: int = 0,
+    *,
+    init: str | None = None,
+) -> CellResult:
+    """Solve one cell exactly as :func:`success_table` does (same seeds, same runs).
+
+    Parameters
+    ----------
+    config : str or Scenario
+        A published configuration name (then ``number`` picks the scenario) or a Scenario
+        (``number`` ignored).
+    number : int
+    gamma, lam : float
+    protocol : {"notebook", "exact"} or Protocol
+    seed : int
+
+    Returns
+    -------
+    CellResult
+        ``solution``: the kept :class:`lingauss.Solution`; ``row``: the table row.
+    """
+    prot = get_protocol(protocol)
+    if init is not None:
+        prot = prot.replace(init=init)
+    if isinstance(config, Scenario):
+        sc = config
+        label = sc.config or sc.name
+    else:
+        if config not in CONFIGS:
+            raise ValueError(f"config: expected one of {sorted(CONFIGS)}, got {config!r}")
+        sc = scenario(config, number, prot.preset)
+        label = config
+    gammas = _grid([gamma], "gamma")
+    lambdas = _grid([lam], "lam")
+    if gammas[0] <= 0:
+        raise ValueError(f"gamma: must be > 0, got {gamma!r}")
+    seeds = _seeds([seed])
+    chosen, _, R = _run_group(label, [sc], prot, seeds, gammas, lambdas, None, True)
+    row = _rows(label, [sc], prot, seeds, gammas, lambdas, chosen, R).iloc[0].to_dict()
+    return CellResult(solution=chosen["solutions"][0], row=row)
