@@ -246,11 +246,17 @@ def total_correlation(cov, blocks: Sequence[Sequence[int]] | None = None) -> np.
     With ``blocks=None`` every coordinate is its own block and
     ``TC = 1/2 (sum_i log C_ii - log|C|) = -1/2 log|R|`` with ``R`` the correlation matrix.
 
+    Computed by the chain rule ``TC = sum_{k >= 2} I(block_k ; block_1, ..., block_{k-1})``
+    with :func:`mutual_information`'s algorithm: every term is non-negative and keeps full
+    relative precision for weak dependence, where ``1/2 (sum_k log|C_kk| - log|C|)`` would
+    cancel (at ``TC ~ 1e-12`` its relative error is ``~1e-4``).
+
     Parameters
     ----------
     cov : array_like, shape (..., d, d)
     blocks : sequence of sequences of int, optional
-        Disjoint blocks covering the coordinates used; default: singletons.
+        Disjoint, non-empty blocks (they need not cover every coordinate; TC is then that of
+        the sub-vector); default: singletons.
 
     Returns
     -------
@@ -261,21 +267,22 @@ def total_correlation(cov, blocks: Sequence[Sequence[int]] | None = None) -> np.
     >>> import numpy as np
     >>> float(total_correlation(np.diag([1.0, 2.0, 3.0])))
     0.0
+    >>> c = np.array([[1.0, 0.5], [0.5, 1.0]])
+    >>> bool(np.isclose(total_correlation(c), -0.5 * np.log(1 - 0.25)))
+    True
     """
-    cov, chol = check_covariance(cov, "cov")
+    cov, _ = check_covariance(cov, "cov")
     d = cov.shape[-1]
     if blocks is None:
-        sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
-        corr = cov / (sd[..., :, None] * sd[..., None, :])
-        return _squeeze(np.maximum(-0.5 * _logdet_chol(_chol(corr)), 0.0))
-    if len(blocks) == 0:
-        raise ValueError("blocks: must contain at least one block")
-    idx = check_index_blocks(d, *[(f"blocks[{k}]", blk) for k, blk in enumerate(blocks)])
-    allidx = np.concatenate(idx)
-    total = -_logdet_chol(_chol(_sub(cov, allidx)))
-    for ib in idx:
-        total = total + _logdet_chol(_chol(_sub(cov, ib)))
-    return _squeeze(np.maximum(0.5 * total, 0.0))
+        idx = [np.array([i], dtype=np.intp) for i in range(d)]
+    else:
+        if len(blocks) == 0:
+            raise ValueError("blocks: must contain at least one block")
+        idx = check_index_blocks(d, *[(f"blocks[{k}]", blk) for k, blk in enumerate(blocks)])
+    total = np.zeros(cov.shape[:-2])
+    for k in range(1, len(idx)):
+        total = total + _mi_from_blocks(cov, idx[k], np.concatenate(idx[:k]))
+    return _squeeze(total)
 
 
 def kl_divergence(mean0, cov0, mean1, cov1) -> np.ndarray | float:

@@ -38,6 +38,7 @@ __all__ = [
     "ba_convergence",
     "rate_distortion_plane",
     "analytic_vs_learned",
+    "hypothesis_differences",
     "write_reproduce_plots",
     "save_figure",
     "success_long",
@@ -846,6 +847,91 @@ def analytic_vs_learned(
     if hues:
         axes[0].legend(fontsize=7, title=hue, title_fontsize=7)
     fig.suptitle(title or f"{x} vs {y}", fontsize=11)
+    return fig
+
+
+# ------------------------------------------------------------------ slides' hypothesis
+def hypothesis_differences(df: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Paired I_m − SAP success-rate differences against the gap ``m − G``.
+
+    The slides predict I_m wins (difference > 0) when ``G < m`` and SAP wins (< 0) when
+    ``G >= m``; the shaded half-planes are the predicted signs. Each scenario is a point at
+    its mean paired difference with its interval (``low``, ``high``) as an error bar, one
+    colour per configuration, hollow when the verdict is not "supports".
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Output of :func:`lingauss.slides_hypothesis.hypothesis_test` (columns ``config``,
+        ``scenario``, ``G``, ``m``, ``difference``, optional ``low``, ``high``, ``verdict``).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame(dict(config=["a", "a"], scenario=[1, 2], G=[3, 1], m=[2, 2],
+    ...                        difference=[-10.0, 20.0], low=[-15.0, 5.0], high=[-5.0, 35.0],
+    ...                        verdict=["supports", "supports"]))
+    >>> hypothesis_differences(df).axes[0].get_xlabel()
+    'gap m − G'
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"df: expected a pandas DataFrame, got {type(df).__name__}")
+    for c in ("G", "m", "difference"):
+        if c not in df.columns:
+            raise ValueError(f"df: no column {c!r} (expected hypothesis_test output)")
+    gap = (df["m"] - df["G"]).to_numpy(dtype=float)
+    diff = df["difference"].to_numpy(dtype=float)
+    low = df["low"].to_numpy(dtype=float) if "low" in df.columns else np.full_like(diff, np.nan)
+    high = df["high"].to_numpy(dtype=float) if "high" in df.columns else np.full_like(diff, np.nan)
+    verdict = df["verdict"].astype(str).to_numpy() if "verdict" in df.columns else None
+    configs = df["config"].astype(str).to_numpy() if "config" in df.columns else None
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    lo_gap = min(float(np.nanmin(gap)), 0.0) - 0.6
+    hi_gap = max(float(np.nanmax(gap)), 1.0) + 0.6
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.axvline(0.5, color="0.5", lw=0.8, ls=":")
+    ax.axvspan(0.5, hi_gap, ymin=0.5, ymax=1.0, color="#2ca02c", alpha=0.08)
+    ax.axvspan(lo_gap, 0.5, ymin=0.0, ymax=0.5, color="#2ca02c", alpha=0.08)
+    labels = [None] if configs is None else list(pd.unique(configs))
+    palette = ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    offsets = np.linspace(-0.15, 0.15, len(labels)) if len(labels) > 1 else [0.0]
+    for k, cfg in enumerate(labels):
+        sel = np.ones(diff.size, bool) if cfg is None else configs == cfg
+        color = palette[k % len(palette)]
+        x = gap[sel] + offsets[k]
+        y = diff[sel]
+        err = np.vstack([y - low[sel], high[sel] - y])
+        err = np.where(np.isfinite(err), err, 0.0)
+        ax.errorbar(x, y, yerr=err, fmt="none", ecolor=color, elinewidth=1, capsize=3)
+        ok = np.ones(x.size, bool) if verdict is None else verdict[sel] == "supports"
+        ax.scatter(x[ok], y[ok], color=color, s=30, zorder=3, label=cfg)
+        ax.scatter(
+            x[~ok],
+            y[~ok],
+            facecolor="white",
+            edgecolor=color,
+            s=30,
+            zorder=3,
+            label=None if ok.all() else (f"{cfg} (not supported)" if cfg else "not supported"),
+        )
+    span = np.nanmax(np.abs(np.concatenate([diff, low, high]))) if diff.size else 1.0
+    span = 1.1 * (span if np.isfinite(span) and span > 0 else 1.0)
+    ax.set_ylim(-span, span)
+    ax.set_xlim(lo_gap, hi_gap)
+    ax.set_xlabel("gap m − G")
+    ax.set_ylabel("I_m − SAP success rate (points)")
+    ax.text(hi_gap - 0.05, 0.92 * span, "predicted: I_m wins", ha="right", fontsize=7)
+    ax.text(lo_gap + 0.05, -0.95 * span, "predicted: SAP wins", ha="left", fontsize=7)
+    ax.grid(alpha=0.3)
+    if configs is not None:
+        ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(title or "The slides' hypothesis: paired differences (shaded: predicted sign)")
     return fig
 
 

@@ -68,6 +68,7 @@ __all__ = [
     "init_effect",
     "get_protocol",
     "config_scenarios",
+    "resample_sigma_v",
 ]
 
 GAMMAS = (0.98, 0.99, 1.00, 1.01, 1.02)
@@ -84,8 +85,11 @@ class Protocol:
     Attributes
     ----------
     name : str
-    preset : {"rounded", "analytic"}
-        Σ_V of the published scenarios (see :func:`lingauss.scenario`).
+    preset : {"rounded", "analytic", "resampled"}
+        Σ_V of the published scenarios (see :func:`lingauss.scenario`). ``"resampled"``
+        redraws Σ_V for every seed as the authors' notebooks did on each run: the sample
+        covariance of 10⁷ draws (a Wishart draw) rounded to 4 decimals
+        (:func:`resample_sigma_v`).
     restarts : tuple of (family, runs) pairs
         Runs per cell for the scenario family ("s3", "s5"; "default" for user scenarios).
     init : {"authors", "exchangeable"}
@@ -124,7 +128,7 @@ class Protocol:
 
     def __post_init__(self):
         choices = {
-            "preset": ("rounded", "analytic"),
+            "preset": ("rounded", "analytic", "resampled"),
             "init": ("authors", "exchangeable"),
             "stop_rule": ("notebook", "exact", "none"),
             "select": ("recon", "loss"),
@@ -261,7 +265,8 @@ def config_scenarios(config, preset: str = "rounded") -> list[tuple[str, list[Sc
         bad = [n for n in names if n not in CONFIGS]
         if bad:
             raise ValueError(f"config: expected one of {sorted(CONFIGS) + ['all']}, got {bad[0]!r}")
-        return [(n, [scenario(n, k, preset) for k in (1, 2, 3)]) for n in names]
+        base = "analytic" if preset == "resampled" else preset
+        return [(n, [scenario(n, k, base) for k in (1, 2, 3)]) for n in names]
     if not all(isinstance(c, Scenario) for c in config):
         raise ValueError("config: a list must hold only configuration names or only Scenarios")
     groups: dict[tuple, list[Scenario]] = {}
@@ -306,9 +311,55 @@ def _cell_key(label: str, number: int, gamma: float, lam: float) -> int:
     return zlib.crc32(text.encode())
 
 
+def resample_sigma_v(
+    sc: Scenario, rng: np.random.Generator, *, draws: int = 10_000_000, decimals: int = 4
+) -> Scenario:
+    """The scenario with Σ_V replaced by a rounded sample covariance, as the authors built it.
+
+    ``Σ̂ = round(W / (N - 1), decimals)`` with ``W ~ Wishart(N - 1, Σ_V)``: the law of the
+    (centred) sample covariance of ``N = draws`` Gaussian draws, without drawing them.
+    Entries whose exact value sits on a rounding midpoint (for s5, e.g. Cov(v1, v2) =
+    0.00025) land on either side from one draw to the next.
+
+    Raises
+    ------
+    ValueError
+        If the rounded matrix is not positive definite.
+    """
+    from scipy.stats import wishart
+
+    from ._validation import check_covariance
+
+    df = int(draws) - 1
+    W = wishart(df=df, scale=sc.Sigma_V).rvs(random_state=rng) / df
+    S, _ = check_covariance(np.round(W, int(decimals)), "Sigma_V (resampled)", batched=False)
+    Sy = sc.Gamma @ S @ sc.Gamma.T + sc.noise_var * np.eye(sc.n)
+    return dataclasses.replace(
+        sc, Sigma_V=S, Sigma_Y=0.5 * (Sy + Sy.T), preset="resampled", name=sc.name + " resampled"
+    )
+
+
+def _scenarios_by_seed(label, scs, protocol, seeds):
+    """Per seed, the scenarios to run (the same objects unless Σ_V is resampled)."""
+    if protocol.preset != "resampled":
+        return [scs] * len(seeds)
+    out = []
+    for seed in seeds:
+        row = []
+        for k, sc in enumerate(scs):
+            key = zlib.crc32(f"{label}|{_scenario_number(sc, k)}|Sigma_V".encode())
+            row.append(resample_sigma_v(sc, np.random.default_rng([seed, key])))
+        out.append(row)
+    return out
+
+
 # ------------------------------------------------------------------------------- the engine
-def _run_group(label, scs, protocol, seeds, gammas, lambdas, progress, keep_solutions=False):
-    """All runs of one group of scenarios (same m, n) over all seeds, in batched BA calls."""
+def _run_group(label, scs_by_seed, protocol, seeds, gammas, lambdas, progress, keep=False):
+    """All runs of one group of scenarios (same m, n) over all seeds, in batched BA calls.
+
+    ``scs_by_seed[a][k]`` is scenario ``k`` under seed ``a``.
+    """
+    scs = scs_by_seed[0]
     m, n = scs[0].m, scs[0].n
     R = max(protocol.runs_per_cell(sc) for sc in scs)
     nS, nK, nG, nL = len(seeds), len(scs), len(gammas), len(lambdas)
@@ -325,7 +376,8 @@ def _run_group(label, scs, protocol, seeds, gammas, lambdas, progress, keep_solu
                         m, n, rng, size=R, method=protocol.init
                     )
     Sy = np.broadcast_to(
-        np.stack([sc.Sigma_Y for sc in scs])[None, :, None, None, None], shape + (n, n)
+        np.stack([[sc.Sigma_Y for sc in row] for row in scs_by_seed])[:, :, None, None, None],
+        shape + (n, n),
     )
     gam = np.broadcast_to(gammas[None, None, :, None, None], shape)
     lam = np.broadcast_to(lambdas[None, None, None, :, None], shape)
@@ -335,28 +387,21 @@ def _run_group(label, scs, protocol, seeds, gammas, lambdas, progress, keep_solu
     P = B0_f.shape[0]
     per_seed = P // nS
     chunk = max(1, 2048 // per_seed) * per_seed
+    opts = dict(
+        max_half_steps=protocol.max_half_steps,
+        tol=protocol.tol,
+        stop_rule=protocol.stop_rule,
+        history_every=protocol.history_every,
+    )
     parts = []
     for lo in range(0, P, chunk):
         sl = slice(lo, min(P, lo + chunk))
-        parts.append(
-            blahut_arimoto_batch(
-                Sy_f[sl],
-                m,
-                gam_f[sl],
-                lam_f[sl],
-                B0_f[sl],
-                Sw0_f[sl],
-                max_half_steps=protocol.max_half_steps,
-                tol=protocol.tol,
-                stop_rule=protocol.stop_rule,
-                history_every=protocol.history_every,
-            )
-        )
+        parts += _ba_robust(Sy_f[sl], m, gam_f[sl], lam_f[sl], B0_f[sl], Sw0_f[sl], opts)
         if progress is not None:
             progress(sl.stop - sl.start)
     cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
     A, B, Sz, Sw = cat("A"), cat("B"), cat("Sigma_Z"), cat("Sigma_W")
-    total = np.concatenate([np.asarray(p.loss.total) for p in parts])
+    total = np.concatenate([np.asarray(p.loss.total, dtype=float) for p in parts])
     reason, regime, conv = cat("stop_reason"), cat("regime"), cat("converged")
     steps, mi_xy = cat("half_steps"), cat("mutual_information_xy")
     finite = reason != "nonfinite"
@@ -381,11 +426,68 @@ def _run_group(label, scs, protocol, seeds, gammas, lambdas, progress, keep_solu
         "mi_xy": mi_xy[idx],
         "n_finite": finite.reshape(shape).sum(-1).reshape(-1),
     }
-    if keep_solutions:
+    if keep:
         starts = np.cumsum([0] + [len(p) for p in parts])
         where = np.searchsorted(starts, idx, side="right") - 1
         chosen["solutions"] = [parts[w][int(i - starts[w])] for i, w in zip(idx, where)]
     return chosen, (nS, nK, nG, nL), R
+
+
+@dataclass(frozen=True)
+class _FailedRun:
+    """Stands in for a batch of one run whose arithmetic broke down (see _ba_robust)."""
+
+    m: int
+    n: int
+
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, i):
+        return None
+
+    def __getattr__(self, name):
+        m, n = self.m, self.n
+        shapes = {"A": (n, m), "B": (m, n), "Sigma_Z": (n, n), "Sigma_W": (m, m)}
+        if name in shapes:
+            return np.full((1,) + shapes[name], np.nan)
+        if name == "loss":
+            return _FailedLoss()
+        if name == "stop_reason":
+            return np.array(["nonfinite"])
+        if name == "regime":
+            return np.array(["nonfinite"], dtype=object)
+        if name == "converged":
+            return np.zeros(1, dtype=bool)
+        if name == "half_steps":
+            return np.zeros(1, dtype=int)
+        if name == "mutual_information_xy":
+            return np.full(1, np.nan)
+        raise AttributeError(name)
+
+
+class _FailedLoss:
+    total = np.full(1, np.nan)
+
+
+def _ba_robust(Sy, m, gamma, lam, B0, Sw0, opts) -> list:
+    """``blahut_arimoto_batch`` that survives a run whose linear algebra breaks down.
+
+    A drifting run (γ > 1 under the notebook rule, which has no resolution limit) can make
+    Σ_W numerically indefinite; the solver then raises for the whole batch. The batch is
+    split in halves until the failing run is alone, and that run is reported as
+    ``nonfinite`` (the others are unaffected: batch members do not interact).
+    """
+    try:
+        return [blahut_arimoto_batch(Sy, m, gamma, lam, B0, Sw0, **opts)]
+    except np.linalg.LinAlgError:
+        P = B0.shape[0]
+        if P == 1:
+            return [_FailedRun(m, B0.shape[-1])]
+        h = P // 2
+        return _ba_robust(Sy[:h], m, gamma[:h], lam[:h], B0[:h], Sw0[:h], opts) + _ba_robust(
+            Sy[h:], m, gamma[h:], lam[h:], B0[h:], Sw0[h:], opts
+        )
 
 
 def _metrics_for_scenario(sc, protocol, B, Sw, finite):
@@ -458,6 +560,7 @@ def success_table(
     seeds=1,
     *,
     init: str | None = None,
+    preset: str | None = None,
     gammas: Sequence[float] = GAMMAS,
     lambdas: Sequence[float] = LAMBDAS,
     progress: Callable[[int], None] | None = None,
@@ -474,6 +577,9 @@ def success_table(
         ``N`` means seeds ``0..N-1``.
     init : {"authors", "exchangeable"}, optional
         Override the protocol's initialiser (to measure its effect, see :func:`init_effect`).
+    preset : {"rounded", "analytic", "resampled"}, optional
+        Override the protocol's Σ_V (``"resampled"``: redrawn per seed, as the authors' runs
+        did; see :func:`resample_sigma_v`).
     gammas, lambdas : sequences of float
         The grid (default the published 5 × 5).
     progress : callable, optional
@@ -495,9 +601,7 @@ def success_table(
     >>> len(t), sorted(t.scenario.unique().tolist())
     (3, [1, 2, 3])
     """
-    prot = get_protocol(protocol)
-    if init is not None:
-        prot = prot.replace(init=init)
+    prot = _override(get_protocol(protocol), init, preset)
     seeds = _seeds(seeds)
     gammas = _grid(gammas, "gammas")
     lambdas = _grid(lambdas, "lambdas")
@@ -506,12 +610,22 @@ def success_table(
     groups = config_scenarios(config, prot.preset)
     frames = []
     for label, scs in groups:
-        chosen, (nS, nK, nG, nL), R = _run_group(label, scs, prot, seeds, gammas, lambdas, progress)
-        frames.append(_rows(label, scs, prot, seeds, gammas, lambdas, chosen, R))
+        by_seed = _scenarios_by_seed(label, scs, prot, seeds)
+        chosen, _, R = _run_group(label, by_seed, prot, seeds, gammas, lambdas, progress)
+        frames.append(_rows(label, by_seed, prot, seeds, gammas, lambdas, chosen, R))
     return pd.concat(frames, ignore_index=True)
 
 
-def _rows(label, scs, prot, seeds, gammas, lambdas, chosen, R):
+def _override(prot: Protocol, init, preset) -> Protocol:
+    if init is not None:
+        prot = prot.replace(init=init)
+    if preset is not None:
+        prot = prot.replace(preset=preset)
+    return prot
+
+
+def _rows(label, scs_by_seed, prot, seeds, gammas, lambdas, chosen, R):
+    scs = scs_by_seed[0]
     nS, nK, nG, nL = len(seeds), len(scs), len(gammas), len(lambdas)
     shape = (nS, nK, nG, nL)
     idx = np.indices(shape).reshape(4, -1)
@@ -537,8 +651,13 @@ def _rows(label, scs, prot, seeds, gammas, lambdas, chosen, R):
         "truth": np.array([format_grouping(scs[k].groups) for k in idx[1]], dtype=object),
     }
     metric_cols: dict[str, np.ndarray] = {}
-    for k, sc in enumerate(scs):
-        sel = np.flatnonzero(idx[1] == k)
+    # one vectorised metric call per distinct scenario object (per seed if Σ_V is resampled)
+    owner: dict[int, tuple[Scenario, list[int]]] = {}
+    for r, (a, k) in enumerate(zip(idx[0], idx[1])):
+        sc = scs_by_seed[a][k]
+        owner.setdefault(id(sc), (sc, []))[1].append(r)
+    for sc, rows in owner.values():
+        sel = np.asarray(rows)
         res = _metrics_for_scenario(sc, prot, chosen["B"][sel], chosen["Sigma_W"][sel], finite[sel])
         for name, vals in res.items():
             if name not in metric_cols:
@@ -720,6 +839,7 @@ def solve_cell(
     seed: int = 0,
     *,
     init: str | None = None,
+    preset: str | None = None,
 ) -> CellResult:
     """Solve one cell exactly as :func:`success_table` does (same seeds, same runs).
 
@@ -738,22 +858,21 @@ def solve_cell(
     CellResult
         ``solution``: the kept :class:`lingauss.Solution`; ``row``: the table row.
     """
-    prot = get_protocol(protocol)
-    if init is not None:
-        prot = prot.replace(init=init)
+    prot = _override(get_protocol(protocol), init, preset)
     if isinstance(config, Scenario):
         sc = config
         label = sc.config or sc.name
     else:
         if config not in CONFIGS:
             raise ValueError(f"config: expected one of {sorted(CONFIGS)}, got {config!r}")
-        sc = scenario(config, number, prot.preset)
+        sc = scenario(config, number, "analytic" if prot.preset == "resampled" else prot.preset)
         label = config
     gammas = _grid([gamma], "gamma")
     lambdas = _grid([lam], "lam")
     if gammas[0] <= 0:
         raise ValueError(f"gamma: must be > 0, got {gamma!r}")
     seeds = _seeds([seed])
-    chosen, _, R = _run_group(label, [sc], prot, seeds, gammas, lambdas, None, True)
-    row = _rows(label, [sc], prot, seeds, gammas, lambdas, chosen, R).iloc[0].to_dict()
+    by_seed = _scenarios_by_seed(label, [sc], prot, seeds)
+    chosen, _, R = _run_group(label, by_seed, prot, seeds, gammas, lambdas, None, True)
+    row = _rows(label, by_seed, prot, seeds, gammas, lambdas, chosen, R).iloc[0].to_dict()
     return CellResult(solution=chosen["solutions"][0], row=row)

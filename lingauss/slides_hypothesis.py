@@ -27,6 +27,7 @@ __all__ = [
     "new_config_scenarios",
     "hypothesis_test",
     "paired_verdict",
+    "hypothesis_from_table",
     "HYPOTHESIS_CONFIGS",
 ]
 
@@ -116,7 +117,7 @@ def paired_verdict(differences, predicted: str, level: float = 0.95) -> dict:
 
     Examples
     --------
-    >>> paired_verdict([10.0, 20.0, 30.0], "I_m")["verdict"]
+    >>> paired_verdict([20.0, 25.0, 30.0], "I_m")["verdict"]
     'supports'
     """
     if predicted not in ("I_m", "SAP"):
@@ -195,6 +196,16 @@ def hypothesis_test(
     prot = get_protocol(protocol)
     items = _resolve(config, prot.preset)
     table = success_table(items, prot, seeds, progress=progress, **kwargs)
+    return hypothesis_from_table(table, level=level)
+
+
+def hypothesis_from_table(table: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
+    """:func:`hypothesis_test` on an existing :func:`lingauss.protocol.success_table` table.
+
+    Returns the same columns; the per-seed rates follow the table's counting rule.
+    """
+    if not 0 < float(level) < 1:
+        raise ValueError(f"level: must be in (0, 1), got {level!r}")
     ps = _per_seed(table)
     wide = ps.pivot(
         index=["config", "scenario", "seed", "G", "m"], columns="metric", values="rate"

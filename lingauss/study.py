@@ -65,6 +65,7 @@ __all__ = [
     "fixed_point_study",
     "summarize_study",
     "study_heatmap",
+    "study_figure",
 ]
 
 STUDY_BETAS: tuple[float, ...] = (1.0, 4.0, 8.0, 16.0, 32.0)
@@ -495,6 +496,8 @@ class FixedPointGrid:
         Solver stop reasons (``"converged"``, ``"resolution_limit"``, ``"max_half_steps"``,
         ...); ``"block_rule"`` when the authors' rule fired.
     converged : ndarray of bool, shape (P,)
+        The exact rule converged; or the authors' rule fired *and* the run's ``I(X;Y)``
+        record has settled (the rule also fires on slow drifts, see :func:`_settled`).
     regime : ndarray of str, shape (P,)
         ``"collapsed"``, ``"interior"`` or ``"divergent"`` from the run's ``I(X;Y)`` trajectory
         (:func:`lingauss.blahut_arimoto.classify_regime`).
@@ -551,6 +554,31 @@ def _resolve_scenario(n) -> Scenario:
     if isinstance(n, Scenario):
         return n
     return study_scenario(n)
+
+
+#: A run has settled when the rise of I(X;Y) still to come, extrapolated geometrically from
+#: its last two recorded increments, is at most this fraction of ``1 + I(X;Y)``.
+SETTLED_RTOL = 1e-4
+
+
+def _settled(rec: np.ndarray) -> bool:
+    """Whether an ``I(X;Y)`` record (equally spaced) looks converged rather than drifting.
+
+    With increments ``d1, d2`` of the last three records, a geometric tail ``r = d2/d1 < 1``
+    has ``d2 r / (1 - r)`` left to go. A drift to a deterministic encoder (no minimum) grows
+    like a logarithm: ``r → 1`` and the extrapolated remainder stays large (several nats),
+    while converging runs have remainders of 1e-6 nats or less.
+    """
+    if rec.size < 3:
+        return True
+    d1, d2 = rec[-2] - rec[-3], rec[-1] - rec[-2]
+    scale = 1.0 + abs(rec[-1])
+    if abs(d2) <= 1e-12 * scale:
+        return True
+    if d1 * d2 <= 0 or abs(d2) >= abs(d1):
+        return False
+    r = d2 / d1
+    return abs(d2) * r / (1.0 - r) <= SETTLED_RTOL * scale
 
 
 def solve_fixed_point_grid(
@@ -659,7 +687,7 @@ def solve_fixed_point_grid(
             Sy, 1.0 / beta, lam / beta, B0p, Sw0p, H, block_tol, record_every
         )
         A, B, Sz, Sw = out["A"], out["B"], out["Sigma_Z"], out["Sigma_W"]
-        converged = reason == "block_rule"
+        converged = np.asarray(reason == "block_rule").copy()
         regime = None
     ok = reason != "nonfinite"
     metrics = pd.DataFrame(
@@ -689,11 +717,12 @@ def solve_fixed_point_grid(
         regime = np.empty(beta.size, dtype=object)
         final_mi = metrics["mi_xy"].to_numpy()
         for p in range(beta.size):
-            hist = mi_hist[:, p]
-            hist = np.append(hist[np.isfinite(hist)], final_mi[p])
-            # a run stopped by the block rule counts as converged only if that is plausible:
-            # the classifier then looks at collapse alone
-            regime[p] = classify_regime(hist, bool(converged[p]), collapse_tol)
+            rec = mi_hist[:, p]
+            rec = rec[np.isfinite(rec)]
+            # the block rule also fires on a drift whose steps have become small (n = 100,
+            # β = 1, λ > 0): trust it only where the I(X;Y) record says the run has settled
+            converged[p] = bool(converged[p]) and _settled(rec)
+            regime[p] = classify_regime(np.append(rec, final_mi[p]), converged[p], collapse_tol)
         regime = regime.astype(str)
     return FixedPointGrid(
         scenario=sc,
@@ -809,11 +838,13 @@ def summarize_study(df: pd.DataFrame) -> pd.DataFrame:
         ``recon, sap, matched_mi``: ``M_mean``, ``M_sd`` (sample standard deviation over
         initialisations, ``ddof = 1``), ``M_published`` (the published mean: fixed-point table
         for methods ``"fixed-point"`` and ``"best"``, AdamW table for ``"adamw"``; NaN off the
-        published grid), ``M_within`` (``|M_mean - M_published| <= M_sd + 5e-4``: inside the
-        spread across initialisations, allowing for the 3-decimal rounding of the published
+        published grid), ``M_within`` (``|M_mean - M_published| <= M_sd + 5e-4``, with
+        ``M_sd = 0`` for a single initialisation: inside the spread across
+        initialisations, allowing for the 3-decimal rounding of the published
         value) and ``M_z`` (``(M_mean - M_published) / sqrt(M_sd² (1/K + 1/50) + 5e-4²/3)``:
         the difference in units of its standard error, both means being averages of
-        independent initialisations and the published value rounded to 3 decimals);
+        independent initialisations and the published value rounded to 3 decimals; NaN with
+        a single initialisation, whose spread is unknown);
         ``loss_mean``, ``loss_sd``;
         ``regime`` (most common run regime), ``regime_counts``, ``expected_regime``,
         ``has_minimum`` (the loss attains its infimum: all cells except ``"divergent"``),
@@ -848,8 +879,9 @@ def summarize_study(df: pd.DataFrame) -> pd.DataFrame:
         out[f"{metric}_within"] = np.where(
             np.isfinite(pub), np.abs(diff) <= sd + PUBLISHED_ROUNDING, False
         )
-        se = np.sqrt(sd**2 * (1.0 / out["inits"].to_numpy() + 1.0 / 50.0) + _ROUNDING_SD**2)
-        out[f"{metric}_z"] = diff / se
+        K = out["inits"].to_numpy()
+        se = np.sqrt(sd**2 * (1.0 / K + 1.0 / 50.0) + _ROUNDING_SD**2)
+        out[f"{metric}_z"] = np.where(K >= 2, diff / se, np.nan)
     if "regime" in df.columns:
         out["regime"] = g["regime"].agg(_mode).to_numpy()
         out["regime_counts"] = g["regime"].agg(lambda x: dict(x.value_counts())).to_numpy()
@@ -874,3 +906,54 @@ def study_heatmap(summary: pd.DataFrame, column: str, *, n=None, method=None) ->
     if sel[["beta", "lam"]].duplicated().any():
         raise ValueError("n, method: the selection holds several tables; give n and method")
     return sel.pivot(index="lam", columns="beta", values=column)
+
+
+def study_figure(summary: pd.DataFrame, *, title: str | None = None):
+    """The three heatmaps of one ``(n, method)`` summary beside the published ones.
+
+    Rows: recon, SAP, matched MI; columns: our mean over initialisations, the published
+    mean. Each cell is annotated with its value (ours: ``*`` where the published mean is
+    outside our spread; no marks with a single initialisation). Returns a
+    :class:`matplotlib.figure.Figure` (matplotlib is imported here only).
+    """
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+        matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    keys = summary[["n", "method"]].drop_duplicates()
+    if len(keys) != 1:
+        raise ValueError("summary: expected one (n, method), got several; select one first")
+    n, method = keys.iloc[0]
+    fig = Figure(figsize=(10, 10), layout="constrained")
+    axes = fig.subplots(3, 2)
+    names = {"recon": "Recon (NLL, nats)", "sap": "SAP", "matched_mi": "matched MI (nats)"}
+    pub_name = "AdamW" if method == "adamw" else "fixed point"
+    spread = int(summary["inits"].min()) > 1
+    for row, metric in enumerate(STUDY_METRICS):
+        ours = study_heatmap(summary, f"{metric}_mean")
+        pub = study_heatmap(summary, f"{metric}_published")
+        within = study_heatmap(summary, f"{metric}_within")
+        vals = np.concatenate([ours.to_numpy().ravel(), pub.to_numpy().ravel()])
+        vals = vals[np.isfinite(vals)]
+        lo, hi = (vals.min(), vals.max()) if vals.size else (0.0, 1.0)
+        cmap = "Reds" if metric == "recon" else "Blues"
+        for col, (tab, label) in enumerate(
+            ((ours, f"ours ({method})"), (pub, f"published ({pub_name})"))
+        ):
+            ax = axes[row, col]
+            im = ax.imshow(tab.to_numpy(), cmap=cmap, vmin=lo, vmax=hi, aspect="auto")
+            for i in range(tab.shape[0]):
+                for j in range(tab.shape[1]):
+                    v = tab.iat[i, j]
+                    flag = "*" if col == 0 and spread and not bool(within.iat[i, j]) else ""
+                    ax.text(j, i, f"{v:.3f}{flag}", ha="center", va="center", fontsize=8)
+            ax.set_xticks(range(tab.shape[1]), [f"{b:g}" for b in tab.columns])
+            ax.set_yticks(range(tab.shape[0]), [f"{lm:g}" for lm in tab.index])
+            ax.set_xlabel("β")
+            ax.set_ylabel("λ")
+            ax.set_title(f"{names[metric]}: {label}", fontsize=10)
+            fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.suptitle(title or f"λβ study, n = {n}: means over initialisations")
+    return fig

@@ -106,7 +106,7 @@ class GaussianVAE(nn.Module):
         """Variance floors per member (scalars or arrays of shape ``(G,)``; 0 = none)."""
         with torch.no_grad():
             for name, val in (("floor_w", floor_w), ("floor_z", floor_z)):
-                arr = np.broadcast_to(np.asarray(val, dtype=float), (self.batch,))
+                arr = np.array(np.broadcast_to(np.asarray(val, dtype=float), (self.batch,)))
                 if not np.all(np.isfinite(arr)) or np.any(arr < 0):
                     raise ValueError(f"{name}: must be finite and >= 0")
                 getattr(self, name).copy_(torch.as_tensor(arr, dtype=self.dtype))

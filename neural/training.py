@@ -24,6 +24,7 @@ restored to its best iterate, frozen and reported with ``stop_reason="nonfinite"
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -354,7 +355,7 @@ def train_grid(
     g_np, l_np = gammas[member_cell], lams[member_cell]
     fw_np, fz_np = fw[member_cell], fz[member_cell]
 
-    with deterministic(device):
+    with deterministic(device), _threads(cfg.num_threads if device.type == "cpu" else None):
         net = build_model(mcfg, dtype=dtype)
         net.set_data_scale(scenario.Sigma_Y).set_floors(fw_np, fz_np)
         net.init_parameters([stream_seed(s, _STREAM_INIT) for s in member_seed])
@@ -365,6 +366,7 @@ def train_grid(
         l_t = torch.as_tensor(l_np, dtype=dtype, device=device)
         Sy = torch.as_tensor(scenario.Sigma_Y, dtype=dtype, device=device)
         result = _loop(net, data, cfg, Sy, g_t, l_t, device)
+        desc = device_description(device)
 
     steps_run, best_val, best_step, stop_step, reason, history, wall = result
     return TrainResult(
@@ -381,7 +383,7 @@ def train_grid(
         stop_reason=reason,
         steps_run=steps_run,
         wall_time_s=wall,
-        device=device_description(device),
+        device=desc,
         training=cfg,
         history=history,
     )
@@ -436,6 +438,8 @@ def _loop(net, data, cfg, Sy, g_t, l_t, device):
             if cfg.objective == "closed_form":
                 terms = model_closed_form_loss(net, Sy, g_t, l_t)
             else:
+                if cfg.antithetic:
+                    eps = torch.cat([eps, -eps], dim=1)
                 terms = mc_loss(net, y, eps, g_t, l_t)
             total = terms.total
             finite = torch.isfinite(total)
@@ -480,6 +484,19 @@ def _loop(net, data, cfg, Sy, g_t, l_t, device):
     )
     bv = best_val.double().cpu().numpy()
     return step, bv, best_step, stop_step, reason.astype(str), history, wall
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    if n is None:
+        yield
+        return
+    prev = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
 
 
 def _finite_grads(params, G) -> torch.Tensor:

@@ -44,7 +44,7 @@ def stirling2(n, k):
 
 
 def direct_value(C, m, labels):
-    """The slide formula for one labelled partition, term by term with gaussian.mutual_information."""
+    """The slide formula for one labelled partition, term by term (gaussian.mutual_information)."""
     s = C.shape[0] - m
     blocks = [[j for j in range(s) if labels[j] == i] for i in range(m)]
     used = [i for i in range(m) if blocks[i]]

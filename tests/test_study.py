@@ -307,3 +307,56 @@ def test_fixed_point_means_agree_with_published_where_a_minimum_exists(n):
         assert s[f"{metric}_within"].all(), s.loc[~s[f"{metric}_within"], ["beta", "lam"]]
         assert (s[f"{metric}_z"].abs() < 4).all(), s[["beta", "lam", f"{metric}_z"]]
     assert set(s.beta) == set(STUDY_BETAS)
+
+
+# --------------------------------------------------------------------------------- the CLI
+def test_cli_json(capsys):
+    import json
+
+    from lingauss.cli import main
+
+    rc = main(["study", "lambda-beta", "--inits", "2", "--max-half-steps", "300", "--json"])
+    assert rc == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["n"] == 50 and obj["method"] == "fixed-point" and len(obj["cells"]) == 25
+    cell = next(c for c in obj["cells"] if c["beta"] == 4.0 and c["lam"] == 2.0)
+    for key in (
+        "recon_mean",
+        "recon_sd",
+        "sap_mean",
+        "sap_sd",
+        "matched_mi_mean",
+        "matched_mi_sd",
+        "regime",
+    ):
+        assert key in cell
+    assert cell["published"] == {"recon": 2.824, "sap": 0.16, "matched_mi": 1.187}
+    plateau = next(c for c in obj["cells"] if c["beta"] == 8.0 and c["lam"] == 0.0)
+    assert plateau["regime"] == "collapsed"
+    assert abs(plateau["recon_mean"] - obj["h_y"]) < 1e-9
+
+
+def test_cli_text_files_and_errors(tmp_path, capsys):
+    from lingauss.cli import main
+
+    args = ["study", "lambda-beta", "--inits", "2", "--max-half-steps", "100"]
+    rc = main([*args, "--out", str(tmp_path / "o"), "--plots", str(tmp_path / "p")])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "Recon (NLL, nats)" in text and "[11.553]" in text and "matched MI" in text
+    assert (tmp_path / "o" / "summary.csv").exists() and (tmp_path / "o" / "runs.csv").exists()
+    assert (tmp_path / "p" / "lambda_beta_n50_fixed-point.png").stat().st_size > 10_000
+    assert not list((tmp_path / "o").glob(".*tmp"))
+    assert main(["study", "lambda-beta", "--inits", "0"]) == 2
+    assert "--inits" in capsys.readouterr().err
+
+
+def test_authors_rule_firing_on_a_drift_is_still_divergent():
+    # n = 100, tol 1e-5: the block rule fires after ~10^4 half-steps of the β = 1, λ = 2 drift;
+    # the run is stopped by the rule but must not count as converged
+    df = fixed_point_study(100, 2, seed=0, stop_rule="authors", betas=[1.0, 4.0], lams=[2.0])
+    div = df[df.beta == 1.0]
+    assert (div.stop_reason == "block_rule").all()
+    assert (div.regime == "divergent").all() and not div.converged.any()
+    inner = df[df.beta == 4.0]
+    assert (inner.regime == "interior").all() and inner.converged.all()

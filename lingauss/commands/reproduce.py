@@ -45,8 +45,39 @@ def register(subparsers) -> None:
         default=None,
         help="override the protocol's initial-encoder law",
     )
+    p.add_argument(
+        "--preset",
+        choices=["rounded", "analytic", "resampled"],
+        default=None,
+        help="override the protocol's Sigma_V ('resampled': redrawn per seed as the authors' "
+        "runs did, a rounded sample covariance of 1e7 draws)",
+    )
+    p.add_argument(
+        "--gammas",
+        type=_floats,
+        default=None,
+        help="comma-separated gamma grid for a quick look (default: the published 5 values)",
+    )
+    p.add_argument(
+        "--lambdas",
+        type=_floats,
+        default=None,
+        help="comma-separated lambda grid (default: the published 5 values)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        out = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+    if not out:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,20 +94,40 @@ def run(args: argparse.Namespace) -> int:
     prot = get_protocol(args.protocol)
     if args.init is not None:
         prot = prot.replace(init=args.init)
+    if args.preset is not None:
+        prot = prot.replace(preset=args.preset)
+    from ..protocol import GAMMAS, LAMBDAS, PROTOCOLS
+
+    gammas = GAMMAS if args.gammas is None else args.gammas
+    lambdas = LAMBDAS if args.lambdas is None else args.lambdas
     groups = config_scenarios(args.config, prot.preset)
-    total = sum(args.seeds * len(scs) * 25 * prot.runs_per_cell(scs[0]) for _, scs in groups)
+    cells = len(gammas) * len(lambdas)
+    total = sum(args.seeds * len(scs) * cells * prot.runs_per_cell(scs[0]) for _, scs in groups)
     bar = _progress(total, disable=args.json or args.no_progress or not sys.stderr.isatty())
     try:
-        table = success_table(args.config, prot, args.seeds, progress=bar.update)
+        table = success_table(
+            args.config, prot, args.seeds, gammas=gammas, lambdas=lambdas, progress=bar.update
+        )
     finally:
         bar.close()
     summary = summarize(table)
     if args.out is not None:
         _write_outputs(args.out, table, summary, compare_published(summary))
     if args.json:
-        print(json.dumps(json_payload(prot.name, args.seeds, summary)))
+        payload = json_payload(prot.name, args.seeds, summary, cells)
+        payload.update(preset=prot.preset, init=prot.init)
+        print(json.dumps(payload))
     else:
-        print(format_report(summary, prot.name, args.seeds))
+        label = prot.name
+        base = PROTOCOLS[prot.name]
+        changed = [
+            f"{k}={getattr(prot, k)}"
+            for k in ("preset", "init")
+            if getattr(prot, k) != getattr(base, k)
+        ]
+        if changed:
+            label += " (" + ", ".join(changed) + ")"
+        print(format_report(summary, label, args.seeds, cells))
         if args.out is not None:
             print(f"wrote {args.out}/cells.csv, summary.csv, published.csv")
     return 0
@@ -106,8 +157,13 @@ def _num(x):
     return None if math.isnan(x) else x
 
 
-def json_payload(protocol: str, seeds: int, summary) -> dict:
-    """The ``--json`` object: protocol, seeds and one row per (config, scenario, metric)."""
+def json_payload(protocol: str, seeds: int, summary, cells: int = 25) -> dict:
+    """The ``--json`` object: protocol, seeds and one row per (config, scenario, metric).
+
+    Rates are percentages; ``published`` is the authors' notebook output (``null`` where
+    none), ``published_sources`` every published number, ``inside`` whether the notebook
+    number lies in the per-seed [min, max].
+    """
     from ..protocol import PUBLISHED, PUBLISHED_SOURCES
 
     rows = []
@@ -138,7 +194,10 @@ def json_payload(protocol: str, seeds: int, summary) -> dict:
                 "n_unconverged": _num(r.n_unconverged),
             }
         )
-    return {"protocol": protocol, "seeds": int(seeds), "rows": rows}
+    out = {"protocol": protocol, "seeds": int(seeds), "rows": rows}
+    if cells != 25:
+        out["cells"] = int(cells)
+    return out
 
 
 def _fmt(x, nd=1):
@@ -146,6 +205,7 @@ def _fmt(x, nd=1):
 
 
 def _pub(config, metric, scenario):
+    """Published numbers of one table entry: display strings and (label, value) pairs."""
     from ..protocol import PUBLISHED
 
     def get(src):
@@ -153,18 +213,18 @@ def _pub(config, metric, scenario):
         return None if v is None else v[scenario - 1]
 
     slides, nb = get("slides"), get("notebook")
-    reps = [get(f"repeat-{k}") for k in range(1, 6)]
-    reps = [r for r in reps if r is not None]
+    reps = [(f"r{k}", get(f"repeat-{k}")) for k in range(1, 6)]
+    reps = [(k, r) for k, r in reps if r is not None]
     parts = [
         "-" if slides is None else str(slides),
         "-" if nb is None else str(nb),
-        " ".join(str(r) for r in reps) if reps else "-",
+        " ".join(str(r) for _, r in reps) if reps else "-",
     ]
-    values = [v for v in (slides, nb, *reps) if v is not None]
-    return parts, values
+    labelled = [("slides", slides), ("nb", nb), *reps]
+    return parts, [(k, v) for k, v in labelled if v is not None]
 
 
-def format_report(summary, protocol: str, seeds: int) -> str:
+def format_report(summary, protocol: str, seeds: int, cells: int = 25) -> str:
     """The text tables printed by ``lingauss reproduce``."""
     from ..scenarios import CONFIGS
 
@@ -172,25 +232,25 @@ def format_report(summary, protocol: str, seeds: int) -> str:
     for config, g in summary.groupby("config", sort=False):
         s, n, m = CONFIGS[config][:3] if config in CONFIGS else ("?", "?", int(g.m.iloc[0]))
         lines.append(f"== {config}  (s={s}, n={n}, m={m})  {protocol} protocol, {seeds} seed(s) ==")
-        if protocol == "exact":
+        if protocol.startswith("exact"):
             lines.append(
                 "rate = successes among counted cells (interior, resolvable decision); "
-                "'all' = successes / 25"
+                f"'all' = successes / {cells}"
             )
         head = (
             f"{'scen':<5}{'metric':<7}{'mean ± sd':>14}  {'[min, max]':<13}{'95% interval':<15}"
-            f"{'slides':>7}{'notebook':>9}  {'repeats':<16}{'inside [min,max]':<17}"
+            f"{'slides':>7}{'notebook':>9}  {'repeats':<16}{'published in [min,max]':<17}"
         )
-        if protocol == "exact":
+        if protocol.startswith("exact"):
             head += f"{'all':>6}{'counted':>8}"
         lines.append(head)
         for r in g.itertuples(index=False):
             (slides, nb, reps), values = _pub(config, r.metric, r.scenario)
-            inside = (
-                "-"
-                if not values or math.isnan(r.min)
-                else ", ".join("yes" if r.min <= v <= r.max else "NO" for v in values)
-            )
+            outside = [k for k, v in values if not r.min <= v <= r.max]
+            if not values or math.isnan(r.min):
+                inside = "-"
+            else:
+                inside = "all" if not outside else "NOT " + ",".join(outside)
             ms = f"{_fmt(r.mean)} ± {_fmt(r.sd)}"
             line = (
                 f"{r.scenario:<5}{r.metric:<7}{ms:>14}  "
@@ -198,10 +258,10 @@ def format_report(summary, protocol: str, seeds: int) -> str:
                 f"{'[' + _fmt(r.low) + ', ' + _fmt(r.high) + ']':<15}"
                 f"{slides:>7}{nb:>9}  {reps:<16}{inside:<17}"
             )
-            if protocol == "exact":
+            if protocol.startswith("exact"):
                 line += f"{_fmt(r.rate_all_mean):>6}{_fmt(r.n_counted):>8}"
             lines.append(line)
-        lines.append("degenerate cells per seed (mean of 25 per scenario):")
+        lines.append(f"degenerate cells per seed (mean, of {cells} per scenario):")
         for num, h in g.groupby("scenario", sort=True):
             im = h[h.metric == "I_m"].iloc[0]
             sap = h[h.metric == "SAP"]

@@ -1,0 +1,394 @@
+"""Tests of the reproduction protocols, the summaries and the slides' hypothesis test."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lingauss.blahut_arimoto import blahut_arimoto_batch, random_encoder
+from lingauss.loss import reconstruction_error
+from lingauss.metrics import (
+    authors_partition_order,
+    format_grouping,
+    grouping_success,
+    im_partition_value,
+    is_coarsening,
+    parse_grouping,
+)
+from lingauss.protocol import (
+    GAMMAS,
+    LAMBDAS,
+    PROTOCOLS,
+    PUBLISHED,
+    Protocol,
+    _cell_key,
+    compare_published,
+    init_effect,
+    published_table,
+    solve_cell,
+    success_table,
+    summarize,
+)
+from lingauss.scenarios import scenario
+from lingauss.slides_hypothesis import (
+    NEW_CONFIGS,
+    hypothesis_test,
+    new_config_scenarios,
+    paired_verdict,
+)
+
+SMALL = dict(gammas=[0.98, 1.0], lambdas=[0.0, 0.01])
+#: The notebook protocol with a 1000 half-step budget: same conventions, a tenth of the time
+#: (most notebook runs use the whole budget, so the budget sets the cost of a test).
+FAST = PROTOCOLS["notebook"].replace(max_half_steps=1000)
+
+
+@pytest.fixture(scope="module")
+def notebook_small():
+    return success_table("3-4-3", FAST, seeds=1, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def exact_small():
+    return success_table("3-4-3", "exact", seeds=1, gammas=[0.98, 1.02], lambdas=[0.0])
+
+
+# ------------------------------------------------------------------------------ protocols
+def test_protocol_definitions():
+    nb, ex = PROTOCOLS["notebook"], PROTOCOLS["exact"]
+    assert (nb.preset, nb.init, nb.stop_rule, nb.select) == (
+        "rounded",
+        "authors",
+        "notebook",
+        "recon",
+    )
+    assert (nb.x_block, nb.sap_var, nb.tie_rule, nb.count) == (
+        "identity",
+        "nominal",
+        "authors",
+        "all",
+    )
+    assert nb.max_half_steps == 10_000
+    assert nb.runs_per_cell(scenario("3-4-3", 1)) == 6
+    assert nb.runs_per_cell(scenario("5-5-3", 1)) == 2
+    assert (ex.preset, ex.init, ex.stop_rule, ex.x_block, ex.sap_var, ex.tie_rule) == (
+        "analytic",
+        "exchangeable",
+        "exact",
+        "true",
+        "true",
+        "exact",
+    )
+    assert nb.replace(init="exchangeable").init == "exchangeable"
+    with pytest.raises(ValueError, match="^init:"):
+        nb.replace(init="random")
+    with pytest.raises(ValueError, match="^restarts:"):
+        Protocol("p", "rounded", (("s3", 6),), "authors", "notebook", "recon", "identity",
+                 "nominal", "authors", "all")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- the tables
+def test_notebook_table_shape_and_counting(notebook_small):
+    t = notebook_small
+    assert len(t) == 3 * 2 * 2
+    assert set(t.scenario) == {1, 2, 3} and set(t.gamma) == {0.98, 1.0}
+    assert (t.protocol == "notebook").all() and (t.runs == 6).all()
+    assert (t.half_steps <= 1000).all()
+    assert t.im_counted.all() and t.sap_counted.all()  # every cell counts
+    assert set(t.regime) <= {"collapsed", "interior", "divergent", "nonfinite"}
+    assert list(t.truth[t.scenario == 2].unique()) == ["{1,2}{3}"]
+    # success means the grouping equals the truth (G <= m here)
+    np.testing.assert_array_equal(t.im_success, t.im_grouping == t.truth)
+    np.testing.assert_array_equal(t.sap_success, t.sap_grouping == t.truth)
+    # deterministic given the seed
+    again = success_table("3-4-3", FAST, seeds=[0], gammas=[1.0], lambdas=[0.0])
+    row = t[(t.gamma == 1.0) & (t.lam == 0.0)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(row[again.columns], again, check_dtype=False)
+
+
+def test_cell_follows_notebook_conventions():
+    """Recompute one cell's metrics from its encoder with the notebook's conventions written
+    out: identity X block, I_m rounded to 8 decimals with the first maximiser in the authors'
+    order, SAP with nominal σ_v and Var x = 1, ties to the lowest latent."""
+    res = solve_cell("3-4-3", 2, 1.0, 0.0, "notebook", seed=0)
+    sc = scenario("3-4-3", 2, "rounded")
+    B = res.solution.B
+    C = sc.joint_cov_xv(B, x_block="identity")
+    order = authors_partition_order(3, 3)
+    vals = np.round([im_partition_value(C, 3, lab) for lab in order], 8)
+    best = order[int(np.argmax(vals))]
+    groups = {}
+    for j, lab in enumerate(best):
+        groups.setdefault(int(lab), []).append(j)
+    assert res.row["im_grouping"] == format_grouping(groups.values())
+    assert res.row["im_value"] == vals.max()
+    cross = B @ sc.Gamma @ sc.Sigma_V
+    S = cross**2 / np.array([0.01, 0.02, 0.03]) ** 2
+    groups = {}
+    for j in range(3):
+        groups.setdefault(int(np.argmax(S[:, j])), []).append(j)
+    assert res.row["sap_grouping"] == format_grouping(groups.values())
+
+
+def test_restarts_seeding_and_selection():
+    """The kept run is the one with the smallest reconstruction error among the cell's runs,
+    each started from the documented per-cell generator."""
+    g, lam, seed = 0.99, -0.01, 3
+    res = solve_cell("3-4-3", 1, g, lam, "notebook", seed=seed)
+    sc = scenario("3-4-3", 1, "rounded")
+    rng = np.random.default_rng([seed, _cell_key("3-4-3", 1, g, lam)])
+    B0, Sw0 = random_encoder(3, 4, rng, size=6, method="authors")
+    runs = blahut_arimoto_batch(
+        sc.Sigma_Y, 3, g, lam, B0, Sw0, stop_rule="notebook", history_every=50
+    )
+    rec = reconstruction_error(runs.A, runs.Sigma_Z, sc.Sigma_Y)
+    k = int(np.argmin(rec))
+    np.testing.assert_array_equal(res.solution.B, runs.B[k])
+    assert res.row["recon_error"] == pytest.approx(rec[k], rel=1e-12)
+
+
+def test_solve_cell_matches_table_row(notebook_small):
+    t = notebook_small
+    r = solve_cell("3-4-3", 3, 0.98, 0.01, FAST, seed=0).row
+    row = t[(t.scenario == 3) & (t.gamma == 0.98) & (t.lam == 0.01)].iloc[0]
+    for col in ("im_value", "im_grouping", "sap_score", "sap_grouping", "recon_error", "regime"):
+        assert r[col] == row[col]
+
+
+def test_exact_protocol_counts_only_decided_cells(exact_small):
+    t = exact_small
+    assert (t.protocol == "exact").all()
+    # γ = 1.02 > 1: the loss has no minimum; the run drifts and is not counted
+    hi = t[t.gamma == 1.02]
+    assert (hi.regime == "divergent").all() and not hi.im_counted.any()
+    # scenario 1 (independent factors, diagonal Σ_Y) at γ < 1: posterior collapse
+    lo1 = t[(t.gamma == 0.98) & (t.scenario == 1)]
+    assert (lo1.regime == "collapsed").all() and not lo1.im_counted.any()
+    # counted cells are interior with a resolvable decision
+    c = t[t.im_counted]
+    assert (c.regime == "interior").all() and not c.im_tied.any() and c.im_valid.all()
+    s = summarize(t)
+    for r in s.itertuples():
+        cells = t[t.scenario == r.scenario]
+        p = "im" if r.metric == "I_m" else "sap"
+        n = cells[f"{p}_counted"].sum()
+        expect = 100 * (cells[f"{p}_success"] & cells[f"{p}_counted"]).sum() / n if n else np.nan
+        assert r.mean == pytest.approx(expect, nan_ok=True)
+        assert r.n_collapsed == (cells.status == "collapsed").sum()
+
+
+# ---------------------------------------------------------------------------- summaries
+def synthetic_table(successes, counted=None, config="3-4-3", scenario_=1):
+    """25 cells per seed; seed k has successes[k] I_m successes (the first cells)."""
+    rows = []
+    for seed, k in enumerate(successes):
+        for c in range(25):
+            rows.append(
+                dict(
+                    protocol="notebook",
+                    config=config,
+                    scenario=scenario_,
+                    G=3,
+                    m=3,
+                    seed=seed,
+                    status="interior",
+                    im_success=c < k,
+                    im_counted=True if counted is None else c < counted[seed],
+                    im_tied=False,
+                    sap_success=False,
+                    sap_counted=True,
+                    sap_tied=c == 0,
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+def test_summarize_statistics_and_published():
+    s = summarize(synthetic_table([4, 6]))  # rates 16 % and 24 %
+    im = s[s.metric == "I_m"].iloc[0]
+    assert im["mean"] == pytest.approx(20.0)
+    assert im["sd"] == pytest.approx(np.sqrt(32.0))  # ((16-20)^2 + (24-20)^2) / (2-1)
+    assert (im["min"], im["max"]) == (16.0, 24.0)
+    # linear-interpolated 2.5 / 97.5 percentiles of {16, 24}
+    assert im["low"] == pytest.approx(16.2) and im["high"] == pytest.approx(23.8)
+    assert im["published"] == 16.0 and im["published_slides"] == 16.0
+    assert im["inside"] and not im["inside_interval"]
+    sap = s[s.metric == "SAP"].iloc[0]
+    assert sap["mean"] == 0.0 and sap["published"] == 40.0 and not sap["inside"]
+    assert sap["n_tied"] == 1.0
+
+
+def test_summarize_decided_rate():
+    # seed 0: 10 counted cells, 4 successes among them -> 40 %; seed 1: none counted
+    s = summarize(synthetic_table([4, 4], counted=[10, 0]))
+    im = s[s.metric == "I_m"].iloc[0]
+    assert im["mean"] == pytest.approx(40.0)
+    assert im["n_counted"] == pytest.approx(5.0)
+    assert im["rate_all_mean"] == pytest.approx(16.0)
+    with pytest.raises(ValueError, match="^table:"):
+        summarize(pd.DataFrame({"a": [1]}))
+    with pytest.raises(ValueError, match="^source:"):
+        summarize(synthetic_table([1]), source="paper")
+
+
+def test_published_data():
+    pub = published_table()
+    assert len(pub) == 3 * (4 + 8 + 20)
+    assert set(pub.source) == {"slides", "notebook"} | {f"repeat-{k}" for k in range(1, 6)}
+    for metric in ("I_m", "SAP"):
+        assert PUBLISHED[("5-5-4", metric, "slides")] == PUBLISHED[("5-5-4", metric, "repeat-1")]
+        assert PUBLISHED[("3-4-3", metric, "slides")] == PUBLISHED[("3-4-3", metric, "notebook")]
+    assert PUBLISHED[("5-5-3", "SAP", "repeat-3")] == (84, 28, 28)
+    cmp = compare_published(summarize(synthetic_table([4, 6])))
+    assert set(cmp.source) == {"slides", "notebook"}
+    assert cmp[cmp.metric == "I_m"].inside.all()
+
+
+# ------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        (dict(config="3-3-3"), "^config:"),
+        (dict(config=[]), "^config: empty"),
+        (dict(protocol="fast"), "^protocol:"),
+        (dict(seeds=0), "^seeds:"),
+        (dict(seeds=[1, -1]), "^seeds:"),
+        (dict(seeds=[2, 2]), "^seeds:"),
+        (dict(gammas=[0.0]), "^gammas:"),
+        (dict(lambdas=[]), "^lambdas:"),
+        (dict(init="random"), "^init:"),
+    ],
+)
+def test_success_table_errors(kwargs, msg):
+    args = dict(config="3-4-3", protocol="notebook", seeds=1, gammas=[1.0], lambdas=[0.0])
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=msg):
+        success_table(**args)
+
+
+def test_solve_cell_errors():
+    with pytest.raises(ValueError, match="^config:"):
+        solve_cell("1-2-3", 1, 1.0, 0.0)
+    with pytest.raises(ValueError, match="^number:"):
+        solve_cell("3-4-3", 5, 1.0, 0.0)
+    with pytest.raises(ValueError, match="^gamma:"):
+        solve_cell("3-4-3", 1, -1.0, 0.0)
+
+
+def test_init_effect_small():
+    df = init_effect("3-4-3", FAST, seeds=1, gammas=[1.0], lambdas=[0.0])
+    assert set(df.columns) >= {"authors", "exchangeable", "difference"}
+    np.testing.assert_allclose(df.difference, df.exchangeable - df.authors)
+
+
+def test_grid_defaults():
+    assert GAMMAS == (0.98, 0.99, 1.0, 1.01, 1.02)
+    assert LAMBDAS == (-0.02, -0.01, 0.0, 0.01, 0.02)
+
+
+# ------------------------------------------------------------------ the slides' hypothesis
+def test_paired_verdict():
+    # t interval: mean 25, sd 5, n 3 -> half width t_{0.975,2} * 5 / sqrt(3) = 12.4
+    v = paired_verdict([20.0, 25.0, 30.0, np.nan], "I_m")
+    assert v["n_seeds"] == 3 and v["difference"] == pytest.approx(25.0)
+    assert v["high"] - v["difference"] == pytest.approx(4.302652729911275 * 5 / np.sqrt(3))
+    assert v["observed"] == "I_m" and v["verdict"] == "supports"
+    assert paired_verdict([20.0, 25.0, 30.0], "SAP")["verdict"] == "contradicts"
+    # mean 20, sd 10: the interval [-4.8, 44.8] straddles 0
+    v = paired_verdict([10.0, 20.0, 30.0], "I_m")
+    assert v["observed"] == "neither" and v["verdict"] == "inconclusive"
+    assert paired_verdict([-5.0], "SAP")["verdict"] == "supports"
+    with pytest.raises(ValueError, match="^predicted:"):
+        paired_verdict([1.0], "MIG")
+
+
+def test_new_config_scenarios():
+    for name, (s, n, m) in NEW_CONFIGS.items():
+        scs = new_config_scenarios(name)
+        assert [sc.n_groups for sc in scs] == [4, 3, 2, 1]
+        assert all((sc.s, sc.n, sc.m) == (s, n, m) for sc in scs)
+        assert [sc.number for sc in scs] == [1, 2, 3, 4] and scs[0].config == name
+    with pytest.raises(ValueError, match="^name:"):
+        new_config_scenarios("9-9-9")
+
+
+@pytest.mark.slow
+def test_hypothesis_on_new_configuration():
+    """The slides' claim tested on a configuration they did not study (s=4, n=5, m=4)."""
+    df = hypothesis_test("4-5-4", "notebook", seeds=2)
+    assert list(df.scenario) == [1, 2, 3, 4] and list(df.G) == [4, 3, 2, 1]
+    assert list(df.predicted) == ["SAP", "I_m", "I_m", "I_m"]
+    assert ((df.im_rate >= 0) & (df.im_rate <= 100)).all()
+    np.testing.assert_allclose(df.difference, df.im_rate - df.sap_rate, atol=1e-9)
+    for r in df.itertuples():
+        if r.observed == "neither":
+            assert r.verdict == "inconclusive"
+        else:
+            assert (r.verdict == "supports") == (r.observed == r.predicted)
+
+
+def test_hypothesis_small_grid_and_errors():
+    df = hypothesis_test("4-5-2", FAST, seeds=1, gammas=[1.0], lambdas=[0.0])
+    assert list(df.predicted) == ["SAP", "SAP", "SAP", "I_m"]  # G = 4, 3, 2, 1 vs m = 2
+    with pytest.raises(ValueError, match="^config:"):
+        hypothesis_test("4-4-4", seeds=1)
+    with pytest.raises(ValueError, match="^level:"):
+        hypothesis_test("4-5-2", seeds=1, level=1.5)
+
+
+def test_a_run_whose_algebra_breaks_is_isolated(monkeypatch):
+    """If the solver raises for a batch (a drifting run made Σ_W numerically indefinite),
+    the batch is split until the failing run is alone; it is reported nonfinite and the other
+    runs of its cell decide the cell."""
+    import lingauss.protocol as proto
+
+    real = proto.blahut_arimoto_batch
+    calls = []
+
+    def flaky(Sy, m, gamma, lam, B0, Sw0, **kw):
+        calls.append(len(gamma))
+        if np.any(B0[:, 0, 0] == poison):
+            raise np.linalg.LinAlgError("Matrix is not positive definite")
+        return real(Sy, m, gamma, lam, B0, Sw0, **kw)
+
+    sc = scenario("3-4-3", 1, "rounded")
+    rng = np.random.default_rng([0, _cell_key("3-4-3", 1, 1.0, 0.0)])
+    B0, _ = random_encoder(3, 4, rng, size=6, method="authors")
+    poison = B0[2, 0, 0]  # the third run of the cell
+    monkeypatch.setattr(proto, "blahut_arimoto_batch", flaky)
+    res = proto.solve_cell(sc, None, 1.0, 0.0, FAST, seed=0)
+    assert res.row["regime"] != "nonfinite" and np.isfinite(res.row["recon_error"])
+    assert calls[0] == 6 and 1 in calls  # split down to the failing run
+    parts = proto._ba_robust(
+        np.broadcast_to(sc.Sigma_Y, (6, 4, 4)), 3, np.ones(6), np.zeros(6), B0,
+        random_encoder(3, 4, np.random.default_rng(1), size=6)[1], dict(max_half_steps=10)
+    )  # fmt: skip
+    reasons = np.concatenate([p.stop_reason for p in parts])
+    assert list(reasons == "nonfinite") == [False, False, True, False, False, False]
+
+
+# ------------------------------------------------------------------------ success criteria
+def test_grouping_success_rules():
+    truth3 = [[0], [1], [2]]
+    # G <= m: equality of set partitions, whatever the order of blocks and factors
+    assert grouping_success([[2], [1, 0]], [[0, 1], [2]], 3)
+    assert not grouping_success([[0], [1, 2]], [[0, 1], [2]], 3)
+    assert not grouping_success([[0, 1, 2]], truth3, 3)
+    # G = 3 > m = 2: any coarsening of the truth into exactly 2 groups
+    assert grouping_success([[0, 2], [1]], truth3, 2)
+    assert not grouping_success([[0, 1, 2]], truth3, 2)
+    # G = 3 > m = 2 with a real group: blocks must be unions of true groups
+    truth = [[0, 1], [2], [3]]
+    assert grouping_success([[0, 1, 3], [2]], truth, 2)
+    assert not grouping_success([[0, 2], [1, 3]], truth, 2)
+    assert not grouping_success((), truth, 2)  # no decision (invalid metric): failure
+    assert is_coarsening([[0, 1], [2, 3]], truth) and not is_coarsening([[0], [1, 2, 3]], truth)
+    with pytest.raises(ValueError, match="^m:"):
+        grouping_success([[0]], [[0]], 0)
+    with pytest.raises(ValueError, match="^grouping: a factor appears"):
+        grouping_success([[0, 1], [1]], [[0, 1]], 2)
+    with pytest.raises(ValueError, match="^coarse, fine:"):
+        is_coarsening([[0, 1]], [[0], [2]])
+    assert format_grouping([[2], [0, 1]]) == "{1,2}{3}"
+    assert parse_grouping("{1,2}{3}") == ((0, 1), (2,)) and parse_grouping("") == ()
+    with pytest.raises(ValueError, match="^text:"):
+        parse_grouping("1,2|3")
