@@ -435,7 +435,11 @@ class BatchSolution:
 
 # ---------------------------------------------------------------------------- regime logic
 def classify_regime(
-    mi_history, converged: bool, collapse_tol: float = 1e-8, loss_history=None
+    mi_history,
+    converged: bool,
+    collapse_tol: float = 1e-8,
+    loss_history=None,
+    min_eig_sigma_w: float | None = None,
 ) -> str:
     """Decide the regime of a run from its I(X;Y) (and loss) trajectory.
 
@@ -447,8 +451,10 @@ def classify_regime(
       ``I - d2²/(d2 - d1)``) that is ≤ ``collapse_tol``;
     * ``divergent``: not converged, I(X;Y) rising in both windows with ``d2 ≥ d1/2`` (growth
       that does not decay geometrically to a limit), while the loss keeps falling by more than
-      ``1e-9 (1 + |L|)`` per window: the signature of a loss unbounded below (γ > 1: I grows
-      by ½ log γ per direction and iteration; γ = 1 with λ > 0: slower);
+      ``1e-9 (1 + |L|)`` per window (or Σ_W has an eigenvalue below
+      :data:`RESOLUTION_LIMIT`, past which float64 no longer resolves the loss): the signature
+      of a loss unbounded below (γ > 1: I grows by ½ log γ per direction and iteration;
+      γ = 1 with λ > 0: slower);
     * ``interior`` otherwise. A run that hit its budget without converging and shows neither
       signature (for example a loss flat to 1e-9 along a direction, as at γ = 1) is
       ``interior`` with ``converged=False``: check ``stop_reason``.
@@ -471,6 +477,8 @@ def classify_regime(
         lh = lh[np.isfinite(lh)]
         if lh.size > w:
             falling_loss = lh[-1 - w] - lh[-1] > 1e-9 * (1.0 + abs(lh[-1]))
+    if min_eig_sigma_w is not None and min_eig_sigma_w < RESOLUTION_LIMIT:
+        falling_loss = True
     if d2 > scale and d1 > scale and d2 >= 0.5 * d1 and falling_loss:
         return "divergent"
     if d2 < -scale and d1 < d2:
@@ -882,7 +890,9 @@ def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
         hist = hist[np.isfinite(hist)]
         if np.isfinite(mi[p]):
             hist = np.append(hist, mi[p])
-        regime[p] = classify_regime(hist, bool(converged[p]), collapse_tol, run.loss_hist[:, p])
+        regime[p] = classify_regime(
+            hist, bool(converged[p]), collapse_tol, run.loss_hist[:, p], mineig[p]
+        )
     floor_active = None
     if run.floor is not None:
         fw, fz = run.floor

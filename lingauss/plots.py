@@ -67,12 +67,19 @@ def save_figure(fig: Figure, path, *, dpi: int = 110) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, format="png", dpi=dpi, metadata={"Software": None})
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _column(df: pd.DataFrame, candidates: Sequence[str], what: str) -> str:
@@ -763,6 +770,7 @@ def analytic_vs_learned(
     y: str = "learned",
     by: str | None = None,
     hue: str | None = None,
+    quantities: Sequence[str] | None = None,
     title: str | None = None,
 ) -> Figure:
     """Scatter of analytic against learned values, one panel per quantity, with ``y = x``.
@@ -770,16 +778,20 @@ def analytic_vs_learned(
     Parameters
     ----------
     df : pandas.DataFrame
-        The comparison table (``neural.compare``): one row per compared value with the
-        columns ``x`` and ``y`` (numeric) and, optionally, a ``by`` column naming the
-        quantity (e.g. ``"quantity"`` or ``"metric"``: one panel each) and a ``hue`` column
-        (e.g. ``"scenario"``) for colours.
+        The comparison table. Either wide — one row per compared value with numeric columns
+        ``x`` and ``y`` — or the tidy form of ``neural.compare.compare(...).table`` (columns
+        ``quantity, component, path, value``, possibly concatenated over cells with extra
+        columns such as ``scenario``, ``gamma``, ``lam``), which is pivoted so that the
+        ``path`` values ``x`` and ``y`` become columns. Optional ``by`` column names the
+        quantity (one panel each) and ``hue`` column gives colours.
     x, y : str
-        Column names of the analytic and learned values.
+        Column names (or ``path`` values) of the analytic and learned values.
     by : str, optional
         Panel column; default ``"quantity"`` or ``"metric"`` when present.
     hue : str, optional
         Colour column; default ``"scenario"`` when present.
+    quantities : sequence of str, optional
+        Only these values of the ``by`` column, in this order.
     title : str, optional
 
     Returns
@@ -796,6 +808,14 @@ def analytic_vs_learned(
     """
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"df: expected a pandas DataFrame, got {type(df).__name__}")
+    if (x not in df.columns or y not in df.columns) and {"path", "value"} <= set(df.columns):
+        ids = [c for c in df.columns if c not in ("path", "value", "text")]
+        df = (
+            df[df["path"].isin([x, y])]
+            .pivot_table(index=ids, columns="path", values="value", aggfunc="first")
+            .reset_index()
+        )
+        df.columns.name = None
     for c in (x, y):
         if c not in df.columns:
             raise ValueError(f"df: no column {c!r} (columns: {list(df.columns)})")
@@ -813,7 +833,16 @@ def analytic_vs_learned(
     data = data[np.isfinite(data[x]) & np.isfinite(data[y])]
     if data.empty:
         raise ValueError(f"df: no rows with finite {x!r} and {y!r}")
-    groups = [(None, data)] if by is None else list(data.groupby(by, sort=False))
+    if quantities is not None:
+        if by is None:
+            raise ValueError("quantities: needs a panel column (by)")
+        quantities = list(quantities)
+        missing = [q for q in quantities if q not in set(data[by])]
+        if missing:
+            raise ValueError(f"quantities: {missing} not in column {by!r}")
+        groups = [(q, data[data[by] == q]) for q in quantities]
+    else:
+        groups = [(None, data)] if by is None else list(data.groupby(by, sort=False))
     ncol = min(len(groups), 4)
     nrow = int(np.ceil(len(groups) / ncol))
     fig = Figure(figsize=(3.3 * ncol, 3.2 * nrow), layout="constrained")

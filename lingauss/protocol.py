@@ -28,6 +28,11 @@ Two protocols (:data:`PROTOCOLS`):
     boundary) are counted, and their number is reported (``n_unconverged``). The rate is then
     successes / counted cells; the face-value rate over all 25 cells is reported too.
 
+Overrides (``success_table(..., init=, preset=)``) change one convention at a time: e.g.
+``init="exchangeable"`` (:func:`init_effect`), or ``preset="resampled"``, which redraws Σ_V for
+every seed as the authors' notebooks did on every run (a rounded sample covariance of 10⁷
+draws; the s5 matrices have entries on rounding midpoints, so they differ between runs).
+
 Seeds: each cell's initial encoders come from ``numpy.random.default_rng([seed, key])`` with
 ``key`` a CRC-32 of (configuration, scenario, γ, λ), so a table, a single cell
 (:func:`solve_cell`) and a subset of seeds all draw the same runs.

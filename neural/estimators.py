@@ -128,13 +128,12 @@ def plugin_mutual_information(a, b) -> float:
 
 
 def _count_within(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """For each point, the number of *other* points within max-norm ``radius`` (inclusive)."""
-    if points.shape[1] == 1:
-        x = points[:, 0]
-        s = np.sort(x)
-        hi = np.searchsorted(s, x + radius, side="right")
-        lo = np.searchsorted(s, x - radius, side="left")
-        return hi - lo - 1
+    """For each point, the number of *other* points within max-norm ``radius`` (inclusive).
+
+    The distances are computed as ``|x_j - x_i|`` (by the tree), never as ``x_i + r`` against
+    ``x_j``: the rounding of such sums would count the ``k``-th neighbour itself, which lies
+    exactly at the excluded distance.
+    """
     tree = cKDTree(points)
     return tree.query_ball_point(points, radius, p=np.inf, return_length=True) - 1
 

@@ -229,9 +229,8 @@ def neural_success_table(
             if isinstance(net, LinearGaussianVAE):
                 mats = net.matrices()
                 B, Sw = mats["B"], mats["Sigma_W"]
-                lt = gamma_lambda_loss(
-                    mats["A"], B, mats["Sigma_Z"], Sw, sc.Sigma_Y, res.gamma, res.lam
-                ).total
+                terms = gamma_lambda_loss(mats["A"], B, mats["Sigma_Z"], Sw, sc.Sigma_Y, 1.0, 0.0)
+                lt = terms.kl + res.gamma * terms.nll + res.lam * terms.mse
                 recon = reconstruction_error(mats["A"], mats["Sigma_Z"], sc.Sigma_Y)
                 from lingauss.blahut_arimoto import encoder_mutual_information
 

@@ -312,6 +312,8 @@ def test_solver_reproduces_public_updates(k, diagonal):
 
 
 # ========================================================== fixed point and stationarity
+# (With a full Σ_Z and λ = 0, L = γ h(Y) + (1 - γ) I(X;Y) + KL(q(x) || N(0, I)) at the
+# decoder's optimum, so γ < 1 always collapses: λ > 0 gives the interior point here.)
 @pytest.mark.parametrize("gamma, lam, diagonal", [(0.9, 0.2, True), (0.8, 0.3, False)])
 def test_converged_solution_is_fixed_point_and_stationary(gamma, lam, diagonal):
     rng = np.random.default_rng(31)
@@ -352,7 +354,10 @@ def test_collapse_below_gamma_one_on_diagonal_sigma_y():
     # lingauss.symbolic.verify_collapse_hessian for the threshold).
     Sy = np.diag([1.0, 0.5, 0.25, 0.1])
     cells = [(g, lam) for g in (0.5, 0.9, 0.98) for lam in (-0.2, 0.0, 0.005)]
-    cells = [(g, lam) for g, lam in cells if g + 2 * lam * Sy.max() < 1 and g + 2 * lam * 0.1 > 0]
+    # keep the collapse condition and admissibility (M ≻ 0: γ / max Σ_Y,ii + 2λ > 0)
+    cells = [
+        (g, lam) for g, lam in cells if g + 2 * lam * Sy.max() < 1 and g / Sy.max() + 2 * lam > 0
+    ]
     for m in (1, 2, 3):
         rng = np.random.default_rng(m)
         B0, Sw0 = random_encoder(m, 4, rng, size=len(cells))

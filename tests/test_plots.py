@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -259,6 +261,23 @@ def test_analytic_vs_learned():
         analytic_vs_learned(df, by="nope")
 
 
+def test_analytic_vs_learned_from_tidy_compare_table():
+    # the shape of neural.compare(...).table, concatenated over two cells
+    rows = []
+    for cell, (a, b) in enumerate([(1.0, 1.5), (2.0, 2.5)]):
+        for path, v in (("analytic", a), ("learned", b), ("comparison", 9.0)):
+            rows.append(dict(cell=cell, quantity="mi_xy", component=0, path=path, value=v, text=""))
+        rows.append(dict(cell=cell, quantity="im", component=0, path="analytic", value=a, text=""))
+        rows.append(dict(cell=cell, quantity="im", component=0, path="learned", value=a, text=""))
+    fig = analytic_vs_learned(pd.DataFrame(rows), quantities=["mi_xy"], hue="cell")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 1
+    pts = np.concatenate([c.get_offsets() for c in visible[0].collections])
+    np.testing.assert_allclose(pts[np.argsort(pts[:, 0])], [[1.0, 1.5], [2.0, 2.5]])
+    with pytest.raises(ValueError, match="^quantities"):
+        analytic_vs_learned(pd.DataFrame(rows), quantities=["nope"])
+
+
 def test_hypothesis_differences_positions():
     df = pd.DataFrame(
         dict(
@@ -300,6 +319,9 @@ def test_write_reproduce_plots_deterministic_and_atomic(tmp_path, monkeypatch):
         assert data.startswith(PNG_MAGIC)
         assert data == q.read_bytes()
     assert sorted(x.name for x in (tmp_path / "a").iterdir()) == sorted(names)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert paths[0].stat().st_mode & 0o777 == 0o666 & ~mask  # the usual mode, not mkstemp's 0600
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")

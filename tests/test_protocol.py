@@ -392,3 +392,16 @@ def test_grouping_success_rules():
     assert parse_grouping("{1,2}{3}") == ((0, 1), (2,)) and parse_grouping("") == ()
     with pytest.raises(ValueError, match="^text:"):
         parse_grouping("1,2|3")
+
+
+def test_hypothesis_from_table_pairs_seeds():
+    from lingauss.slides_hypothesis import hypothesis_from_table
+
+    df = hypothesis_from_table(synthetic_table([20, 22]))  # I_m 80 %, 88 %; SAP 0 %
+    r = df.iloc[0]
+    assert (r.G, r.m, r.predicted) == (3, 3, "SAP")
+    assert r.im_rate == pytest.approx(84.0) and r.sap_rate == 0.0
+    assert r.difference == pytest.approx(84.0) and r.n_seeds == 2
+    # t_{0.975, 1} = 12.706; sd of (80, 88) = 5.657
+    assert r.low == pytest.approx(84.0 - 12.706204736 * np.sqrt(32.0) / np.sqrt(2), rel=1e-6)
+    assert (r.observed, r.verdict) == ("I_m", "contradicts")
