@@ -615,7 +615,10 @@ def blahut_arimoto_batch(
     tol = check_positive_scalar(tol, "tol")
     Sy, gamma, lam, B0, Sw0 = _check_batch_inputs(Sigma_Y, m, gamma, lam, B0, Sigma_W0, diagonal)
     run = _Run(Sy, gamma, lam, B0, Sw0, diagonal, int(max_half_steps), int(history_every), floor)
-    run.loop(stop_rule, tol, block_tol)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # past float64 resolution (stop_rule "none"/"notebook" with γ > 1) values may turn
+        # non-finite; such runs are retired with stop_reason "nonfinite"
+        run.loop(stop_rule, tol, block_tol)
     return _finish(run, collapse_tol)
 
 
@@ -737,7 +740,9 @@ class _Run:
         self.K = np.eye(self.m) + _T(self.A) @ MA
         self.Sw = _inv_spd(self.K)
         self.B = self.Sw @ _T(MA)
-        self.G = MA
+        # B^T Σ_W^{-1} = M A exactly; reusing it saves a product in the diagonal model. With a
+        # full Σ_Z the reuse amplifies rounding once Σ_W is ill-conditioned, so recompute.
+        self.G = MA if self.diagonal else None
         if self.floor is not None:
             # exact minimiser of tr(Σ_W K) - log|Σ_W| over Σ_W ⪰ εI: floor K^{-1}'s spectrum
             self.Sw, self.K = _floor_spectrum(self.K, self.floor[0], inverse=True)
@@ -977,6 +982,10 @@ block_tol :
         if rng is not None and seed is not None:
             raise ValueError("seed, rng: give at most one of them")
         rng = rng if rng is not None else np.random.default_rng(seed)
+        if init not in ("authors", "exchangeable"):
+            raise ValueError(
+                f"init: expected 'authors', 'exchangeable' or a pair (B0, Sigma_W0), got {init!r}"
+            )
         B0, Sw0 = random_encoder(m, n, rng, method=init)
     else:
         try:

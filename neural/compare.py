@@ -40,6 +40,7 @@ from lingauss.metrics import format_grouping, grouping_success, im_score, sap_sc
 
 from .config import LinearVAEConfig, MLPVAEConfig, TrainingConfig, VarianceFloor
 from .data import ScenarioSampler, make_generator
+from .device import resolve_device
 from .estimators import empirical_metrics
 from .models import LinearGaussianVAE
 from .objective import mc_loss
@@ -369,6 +370,9 @@ def compare(
     """
     sc = _resolve_scenario(scenario, number, preset)
     cfg = TrainingConfig() if training is None else training
+    if not isinstance(cfg, TrainingConfig):
+        raise ValueError(f"training: expected a TrainingConfig, got {type(cfg).__name__}")
+    resolve_device(cfg.device)  # fail before the (slower) analytic solve
     cell = analytic_optimum(sc, gamma, lam, seed=seed, floor=floor)
     fl = cell.floor
     res = train_grid(

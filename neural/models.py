@@ -288,7 +288,7 @@ class LinearGaussianVAE(GaussianVAE):
         G = self.batch
 
         def prep(x, shape, name):
-            arr = np.broadcast_to(np.asarray(x, dtype=float), (G, *shape))
+            arr = np.array(np.broadcast_to(np.asarray(x, dtype=float), (G, *shape)))
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"{name}: contains NaN or infinite entries")
             return torch.as_tensor(np.ascontiguousarray(arr), dtype=self.dtype, device=self.device)

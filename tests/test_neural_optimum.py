@@ -144,6 +144,7 @@ def test_learned_linear_encoder_reaches_the_analytic_optimum():
     # BA's optimum is the minimum: the learned loss cannot be lower (float64 loss values of
     # order 1 are resolved to ~1e-13; BA stopped at a relative loss change of 1e-10)
     assert gap > -1e-9
+    print(f"gap {gap:.3g}, E {excess:.3g}, tol {tol:.3g}")
     assert gap < tol, (gap, excess)
     # the tolerance is meaningful: well below the loss of collapsing one latent direction
     assert tol < 0.1 * info[-1]
@@ -153,6 +154,7 @@ def test_learned_linear_encoder_reaches_the_analytic_optimum():
     from scipy.linalg import subspace_angles
 
     sin_max = math.sin(float(np.max(subspace_angles(rows_a.T, rows_l.T))))
+    print(f"sin {sin_max:.3g}, bound {math.sqrt(10 * dp2 * (1 + N_TRAIN / N_VAL)):.3g}")
     assert sin_max < math.sqrt(10 * dp2 * (1 + N_TRAIN / N_VAL)), (sin_max, dp2)
 
 

@@ -312,11 +312,6 @@ def test_blahut_arimoto_rejects():
         blahut_arimoto(Sy, 2, 0.9, -0.3, seed=0, diagonal=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="blahut_arimoto passes an unknown init string on to random_encoder, whose error "
-    "names its own argument 'method' rather than the caller's 'init'",
-)
 def test_blahut_arimoto_bad_init_string_names_init():
     with raises("init"):
         blahut_arimoto(GOOD, 2, 0.9, 0.0, init="uniform")
