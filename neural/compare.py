@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import orthogonal_procrustes, subspace_angles
 
-from lingauss import Scenario, scenario as make_published
+from lingauss import Scenario
+from lingauss import scenario as make_published
 from lingauss.blahut_arimoto import Solution, blahut_arimoto, encoder_mutual_information
 from lingauss.gaussian import mutual_information
 from lingauss.loss import gamma_lambda_loss, reconstruction_error
@@ -203,7 +204,9 @@ def _rel(a, b) -> float:
     return float(np.linalg.norm(a - b) / den) if den > 0 else float(np.linalg.norm(a - b))
 
 
-def compare_parameters(sc: Scenario, gamma, lam, analytic: dict, learned: dict, *, info_tol=INFO_TOL):
+def compare_parameters(
+    sc: Scenario, gamma, lam, analytic: dict, learned: dict, *, info_tol=INFO_TOL
+):
     """Rows comparing two linear encoders/decoders of a cell (see :func:`compare`).
 
     ``analytic`` and ``learned`` hold ``A, B, Sigma_Z, Sigma_W`` (2-d arrays). Returns
@@ -231,11 +234,18 @@ def compare_parameters(sc: Scenario, gamma, lam, analytic: dict, learned: dict, 
             add("info_per_direction", path, float(v), j)
         mb = _metric_block(sc, P["B"], P["Sigma_W"])
         add("mi_xv", path, mb["mi_xv"])
-        add("im", path, mb["im"], text=format_grouping(mb["im_grouping"]) if mb["im_grouping"] else "")
+        add(
+            "im",
+            path,
+            mb["im"],
+            text=format_grouping(mb["im_grouping"]) if mb["im_grouping"] else "",
+        )
         add("im_success", path, float(mb["im_success"]), text="tied" if mb["im_tied"] else "")
         if "sap" in mb:
             add("sap", path, mb["sap"], text=format_grouping(mb["sap_grouping"]))
-            add("sap_success", path, float(mb["sap_success"]), text="tied" if mb["sap_tied"] else "")
+            add(
+                "sap_success", path, float(mb["sap_success"]), text="tied" if mb["sap_tied"] else ""
+            )
     la = next(r["value"] for r in rows if r["quantity"] == "loss_total" and r["path"] == "analytic")
     ll = next(r["value"] for r in rows if r["quantity"] == "loss_total" and r["path"] == "learned")
     add("loss_gap", "comparison", ll - la)
@@ -363,10 +373,10 @@ def compare(
     Examples
     --------
     >>> from neural.config import TrainingConfig
-    >>> cfg = TrainingConfig(objective="closed_form", device="cpu", progress=False)
-    >>> c = compare("3-4-3", 0.98, 0.0, number=3, training=cfg)
-    >>> c.summary["constrained"], c.summary["loss_gap"] < 1e-4
-    (False, True)
+    >>> cfg = TrainingConfig(objective="closed_form", max_steps=500, device="cpu", progress=False)
+    >>> c = compare("3-4-3", 0.98, 0.0, number=3, training=cfg, n_samples=2000)
+    >>> c.summary["regime"], c.summary["constrained"], c.summary["loss_gap"] < 1e-3
+    ('interior', False, True)
     """
     sc = _resolve_scenario(scenario, number, preset)
     cfg = TrainingConfig() if training is None else training
@@ -419,7 +429,13 @@ def compare(
         learned = {k: v[0] for k, v in net.matrices().items()}
         rows, extra = compare_parameters(sc, gamma, lam, analytic, learned)
         lrow = gamma_lambda_loss(
-            learned["A"], learned["B"], learned["Sigma_Z"], learned["Sigma_W"], sc.Sigma_Y, gamma, lam
+            learned["A"],
+            learned["B"],
+            learned["Sigma_Z"],
+            learned["Sigma_W"],
+            sc.Sigma_Y,
+            gamma,
+            lam,
         )
         summary.update(
             learned_loss=float(lrow.total),
@@ -453,7 +469,9 @@ def compare(
         )
     for path, e in emp:
         rows.append(_row("im", path, e["im"], format_grouping(e["im_grouping"])))
-        rows.append(_row("im_success", path, float(e["im_success"]), "tied" if e["im_tied"] else ""))
+        rows.append(
+            _row("im_success", path, float(e["im_success"]), "tied" if e["im_tied"] else "")
+        )
         if sc.m >= 2:
             rows.append(_row("sap", path, e["sap"], format_grouping(e["sap_grouping"])))
             rows.append(
@@ -487,10 +505,54 @@ def _mlp_rows(sc, gamma, lam, analytic, net, sampler, gen, n_samples):
 
     rows = []
     t = gamma_lambda_loss(
-        analytic["A"], analytic["B"], analytic["Sigma_Z"], analytic["Sigma_W"], sc.Sigma_Y, gamma, lam
+        analytic["A"],
+        analytic["B"],
+        analytic["Sigma_Z"],
+        analytic["Sigma_W"],
+        sc.Sigma_Y,
+        gamma,
+        lam,
     )
     for term in ("total", "kl", "nll", "mse"):
         rows.append(_row(f"loss_{term}", "analytic", float(getattr(t, term))))
+    Sy = sc.Sigma_Y
+    rows.append(
+        _row(
+            "mi_xy",
+            "analytic",
+            float(encoder_mutual_information(analytic["B"], analytic["Sigma_W"], Sy)),
+        )
+    )
+    rows.append(
+        _row(
+            "recon_error",
+            "analytic",
+            float(reconstruction_error(analytic["A"], analytic["Sigma_Z"], Sy)),
+        )
+    )
+    mb = _metric_block(sc, analytic["B"], analytic["Sigma_W"])
+    rows.append(_row("mi_xv", "analytic", mb["mi_xv"]))
+    rows.append(
+        _row(
+            "im",
+            "analytic",
+            mb["im"],
+            format_grouping(mb["im_grouping"]) if mb["im_grouping"] else "",
+        )
+    )
+    rows.append(
+        _row("im_success", "analytic", float(mb["im_success"]), "tied" if mb["im_tied"] else "")
+    )
+    if "sap" in mb:
+        rows.append(_row("sap", "analytic", mb["sap"], format_grouping(mb["sap_grouping"])))
+        rows.append(
+            _row(
+                "sap_success",
+                "analytic",
+                float(mb["sap_success"]),
+                "tied" if mb["sap_tied"] else "",
+            )
+        )
     with torch.no_grad():
         y = sampler.sample_y(n_samples, gen)
         eps = sampler.normal((1, n_samples, net.m), gen)

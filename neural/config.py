@@ -131,12 +131,12 @@ class MLPVAEConfig(_Config):
         try:
             hidden = tuple(self.hidden)
         except TypeError:
-            raise ValueError(f"hidden: expected a sequence of widths, got {self.hidden!r}") from None
+            raise ValueError(
+                f"hidden: expected a sequence of widths, got {self.hidden!r}"
+            ) from None
         if not hidden:
             raise ValueError("hidden: needs at least one hidden layer")
-        object.__setattr__(
-            self, "hidden", tuple(_positive_int(h, "hidden") for h in hidden)
-        )
+        object.__setattr__(self, "hidden", tuple(_positive_int(h, "hidden") for h in hidden))
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation: expected one of {ACTIVATIONS}, got {self.activation!r}")
 

@@ -64,7 +64,9 @@ class ScenarioSampler:
 
     def __init__(self, scenario: Scenario, device="auto", dtype="float64"):
         if not isinstance(scenario, Scenario):
-            raise ValueError(f"scenario: expected a lingauss.Scenario, got {type(scenario).__name__}")
+            raise ValueError(
+                f"scenario: expected a lingauss.Scenario, got {type(scenario).__name__}"
+            )
         self.scenario = scenario
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype)

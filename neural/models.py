@@ -142,6 +142,9 @@ class GaussianVAE(nn.Module):
 
     # ---------------------------------------------------------------------------- forward
     def _batched(self, t: torch.Tensor, d: int, name: str) -> torch.Tensor:
+        if not torch.is_tensor(t):
+            raise ValueError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
+        t = t.to(dtype=self.dtype, device=self.device)
         if t.ndim == 2:
             t = t.expand(self.batch, *t.shape)
         if t.ndim != 3 or t.shape[0] != self.batch or t.shape[-1] != d:
@@ -185,7 +188,9 @@ class GaussianVAE(nn.Module):
         """
         seeds = list(seeds)
         if len(seeds) != self.batch:
-            raise ValueError(f"seeds: expected {self.batch} seeds (one per member), got {len(seeds)}")
+            raise ValueError(
+                f"seeds: expected {self.batch} seeds (one per member), got {len(seeds)}"
+            )
         with torch.no_grad():
             self.chol_w_raw.zero_()
             self.logvar_z.zero_()
@@ -215,7 +220,7 @@ class GaussianVAE(nn.Module):
         return out
 
     def save(self, path: str | os.PathLike, *, metadata: dict | None = None):
-        """Write ``config.json`` + ``model.pt`` atomically (see :func:`neural.config.save_model`)."""
+        """Write ``config.json`` and ``model.pt`` atomically (:func:`neural.config.save_model`)."""
         return save_model(self, path, metadata=metadata)
 
     @classmethod

@@ -46,14 +46,18 @@ class TorchLossTerms:
 
     def numpy(self) -> dict:
         """The terms as float64 numpy arrays."""
-        return {k: getattr(self, k).detach().double().cpu().numpy() for k in self.__dataclass_fields__}
+        return {
+            k: getattr(self, k).detach().double().cpu().numpy() for k in self.__dataclass_fields__
+        }
 
 
 def _weights(gamma, lam, G, like: torch.Tensor):
     g = torch.as_tensor(gamma, dtype=like.dtype, device=like.device).reshape(-1)
     lm = torch.as_tensor(lam, dtype=like.dtype, device=like.device).reshape(-1)
     if g.numel() not in (1, G) or lm.numel() not in (1, G):
-        raise ValueError(f"gamma, lam: expected scalars or {G} values, got {g.numel()}, {lm.numel()}")
+        raise ValueError(
+            f"gamma, lam: expected scalars or {G} values, got {g.numel()}, {lm.numel()}"
+        )
     if not bool(torch.isfinite(g).all() and torch.isfinite(lm).all()):
         raise ValueError("gamma, lam: must be finite")
     if bool((g <= 0).any()):
@@ -108,7 +112,9 @@ def closed_form_loss(A, B, Sigma_Z, Sigma_W, Sigma_Y, gamma, lam) -> TorchLossTe
     if Sigma_W.shape != (G, m, m):
         raise ValueError(f"Sigma_W: expected shape ({G}, {m}, {m}), got {tuple(Sigma_W.shape)}")
     if Sigma_Y.shape[-2:] != (n, n) or Sigma_Y.ndim not in (2, 3):
-        raise ValueError(f"Sigma_Y: expected shape ({n}, {n}) or ({G}, {n}, {n}), got {tuple(Sigma_Y.shape)}")
+        raise ValueError(
+            f"Sigma_Y: expected shape ({n}, {n}) or ({G}, {n}, {n}), got {tuple(Sigma_Y.shape)}"
+        )
     g, lm = _weights(gamma, lam, G, A)
     lw, info_w = torch.linalg.cholesky_ex(Sigma_W)
     lz, info_z = torch.linalg.cholesky_ex(Sigma_Z)

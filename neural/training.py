@@ -191,7 +191,9 @@ def _grid_arrays(gammas, lams, floor_w, floor_z):
         try:
             arr = np.broadcast_to(arr, (C,)).astype(float)
         except ValueError:
-            raise ValueError(f"{name}: expected a scalar or {C} values, got shape {arr.shape}") from None
+            raise ValueError(
+                f"{name}: expected a scalar or {C} values, got shape {arr.shape}"
+            ) from None
         if np.any(arr < 0):
             raise ValueError(f"{name}: must be >= 0")
         out.append(arr)
@@ -434,10 +436,10 @@ def _loop(net, data, cfg, Sy, g_t, l_t, device):
     try:
         while step < cfg.max_steps and bool((lr > 0).any()):
             step += 1
-            y, eps = data.batch()
             if cfg.objective == "closed_form":
                 terms = model_closed_form_loss(net, Sy, g_t, l_t)
             else:
+                y, eps = data.batch()
                 if cfg.antithetic:
                     eps = torch.cat([eps, -eps], dim=1)
                 terms = mc_loss(net, y, eps, g_t, l_t)
@@ -459,8 +461,11 @@ def _loop(net, data, cfg, Sy, g_t, l_t, device):
                 plateau = active & (since >= cfg.patience)
                 decay = plateau & (decays_left > 0)
                 if decay.any():
-                    lr.mul_(torch.as_tensor(np.where(decay, cfg.lr_decay, 1.0), dtype=lr.dtype,
-                                            device=device))
+                    lr.mul_(
+                        torch.as_tensor(
+                            np.where(decay, cfg.lr_decay, 1.0), dtype=lr.dtype, device=device
+                        )
+                    )
                     decays_left[decay] -= 1
                     since[decay] = 0
                 freeze(plateau & ~decay, step, "plateau")

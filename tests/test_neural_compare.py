@@ -20,12 +20,15 @@ from neural.compare import (
 )
 from neural.config import TrainingConfig, VarianceFloor
 
-CF = TrainingConfig(objective="closed_form", max_steps=400, eval_every=50, device="cpu",
-                    progress=False)
+CF = TrainingConfig(
+    objective="closed_form", max_steps=400, eval_every=50, device="cpu", progress=False
+)
 
 
 def _by(rows, q, path, comp=0):
-    return next(r["value"] for r in rows if (r["quantity"], r["path"], r["component"]) == (q, path, comp))
+    return next(
+        r["value"] for r in rows if (r["quantity"], r["path"], r["component"]) == (q, path, comp)
+    )
 
 
 def test_a_rotated_copy_of_the_optimum_compares_as_identical():
@@ -37,7 +40,9 @@ def test_a_rotated_copy_of_the_optimum_compares_as_identical():
     rows, extra = compare_parameters(sc, 0.98, 0.0, a, b)
     # every rotation-invariant quantity agrees to float64 rounding (values of order 10)
     for q in ("loss_total", "loss_kl", "loss_nll", "loss_mse", "mi_xy", "mi_xv", "recon_error"):
-        assert _by(rows, q, "learned") == pytest.approx(_by(rows, q, "analytic"), rel=1e-9, abs=1e-12)
+        assert _by(rows, q, "learned") == pytest.approx(
+            _by(rows, q, "analytic"), rel=1e-9, abs=1e-12
+        )
     assert abs(_by(rows, "loss_gap", "comparison")) < 1e-10
     for q in ("procrustes_rel_diff_B", "procrustes_rel_diff_A", "procrustes_rel_diff_Sigma_W"):
         assert _by(rows, q, "comparison") < 1e-9
@@ -87,9 +92,17 @@ def test_constrained_cell_uses_the_same_floor_on_both_paths():
 def test_compare_summary_is_consistent_with_its_parameters():
     c = compare("3-4-3", 0.98, 0.0, number=3, training=CF, n_samples=5000)
     s = c.summary
-    for key in ("analytic_loss", "learned_loss", "max_principal_angle_deg", "regime",
-                "constrained", "device", "loss_gap", "im_grouping_analytic",
-                "sap_success_learned"):
+    for key in (
+        "analytic_loss",
+        "learned_loss",
+        "max_principal_angle_deg",
+        "regime",
+        "constrained",
+        "device",
+        "loss_gap",
+        "im_grouping_analytic",
+        "sap_success_learned",
+    ):
         assert key in s
     assert s["regime"] == "interior" and s["constrained"] is False and s["device"].startswith("cpu")
     M = {k: v[0] for k, v in c.training.model.matrices().items()}
@@ -105,21 +118,62 @@ def test_compare_summary_is_consistent_with_its_parameters():
 
 
 def test_cli_compare_json(capsys):
-    rc = main(["compare", "--config", "3-4-2", "--scenario", "3", "--gamma", "0.99", "--lam",
-               "0.01", "--objective", "closed_form", "--steps", "100", "--device", "cpu",
-               "--no-progress", "--json"])
+    rc = main(
+        [
+            "compare",
+            "--config",
+            "3-4-2",
+            "--scenario",
+            "3",
+            "--gamma",
+            "0.99",
+            "--lam",
+            "0.01",
+            "--objective",
+            "closed_form",
+            "--steps",
+            "100",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--json",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
-    for key in ("analytic_loss", "learned_loss", "max_principal_angle_deg", "regime",
-                "constrained", "device"):
+    for key in (
+        "analytic_loss",
+        "learned_loss",
+        "max_principal_angle_deg",
+        "regime",
+        "constrained",
+        "device",
+    ):
         assert key in out
     assert out["config"] == "3-4-2" and out["scenario"] == 3 and out["gamma"] == 0.99
 
 
 def test_cli_compare_table(capsys):
-    rc = main(["compare", "--config", "3-4-3", "--scenario", "1", "--gamma", "0.98", "--lam",
-               "0", "--objective", "closed_form", "--steps", "50", "--device", "cpu",
-               "--no-progress"])
+    rc = main(
+        [
+            "compare",
+            "--config",
+            "3-4-3",
+            "--scenario",
+            "1",
+            "--gamma",
+            "0.98",
+            "--lam",
+            "0",
+            "--objective",
+            "closed_form",
+            "--steps",
+            "50",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "analytic loss" in out and "n/a (collapsed)" in out  # scenario 1, γ < 1: collapse
@@ -127,7 +181,32 @@ def test_cli_compare_table(capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cli_compare_bad_device(capsys):
-    rc = main(["compare", "--config", "3-4-3", "--scenario", "1", "--gamma", "0.98", "--lam",
-               "0", "--device", "cuda"])
+    rc = main(
+        [
+            "compare",
+            "--config",
+            "3-4-3",
+            "--scenario",
+            "1",
+            "--gamma",
+            "0.98",
+            "--lam",
+            "0",
+            "--device",
+            "cuda",
+        ]
+    )
     assert rc == 2
     assert "lingauss compare: error: device:" in capsys.readouterr().err
+
+
+def test_compare_mlp_reports_a_monte_carlo_loss():
+    cfg = TrainingConfig(
+        max_steps=40, eval_every=20, batch_size=64, n_val=512, device="cpu", progress=False
+    )
+    c = compare("3-4-3", 0.99, 0.0, number=2, model="mlp", training=cfg, n_samples=4000)
+    s = c.summary
+    assert s["model"] == "mlp" and s["learned_loss_method"] == "monte_carlo"
+    assert s["learned_loss_se"] > 0 and s["max_principal_angle_deg"] is None
+    assert s["loss_gap"] == s["learned_loss"] - s["analytic_loss"]
+    assert "im_grouping_analytic" in s and "im_grouping_learned_plugin" in s

@@ -82,10 +82,19 @@ def test_default_floor_is_relative_to_the_data():
 
 @pytest.mark.parametrize("model", ["linear", "mlp"])
 def test_save_load_round_trip(tmp_path, model):
-    cfg = TrainingConfig(max_steps=20, eval_every=10, batch_size=32, n_val=128, device="cpu",
-                         progress=False)
-    res = train_grid(lg.scenario("3-4-3", 2), [0.98, 1.01], [0.0, 0.0], seeds=[0],
-                     model=model, training=cfg, floor_w=[0, 1e-3], floor_z=[0, 1e-6])
+    cfg = TrainingConfig(
+        max_steps=20, eval_every=10, batch_size=32, n_val=128, device="cpu", progress=False
+    )
+    res = train_grid(
+        lg.scenario("3-4-3", 2),
+        [0.98, 1.01],
+        [0.0, 0.0],
+        seeds=[0],
+        model=model,
+        training=cfg,
+        floor_w=[0, 1e-3],
+        floor_z=[0, 1e-6],
+    )
     path = save_model(res.model, tmp_path / "net", metadata={"gamma": res.gamma.tolist()})
     loaded, meta = load_model(path, return_metadata=True)
     assert isinstance(loaded, LinearGaussianVAE if model == "linear" else MLPGaussianVAE)
@@ -112,3 +121,24 @@ def test_failed_save_leaves_the_old_model(tmp_path):
         load_model(tmp_path / "missing")
     with pytest.raises(ValueError, match="^path: holds a LinearGaussianVAE"):
         MLPGaussianVAE.load(path)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "neural.device",
+        "neural.data",
+        "neural.models",
+        "neural.objective",
+        "neural.training",
+        "neural.estimators",
+        "neural.compare",
+        "neural.tables",
+    ],
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

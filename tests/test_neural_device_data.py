@@ -63,8 +63,9 @@ def test_data_and_models_move_to_the_device(device):
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_training_runs_on_the_device(device):
-    cfg = TrainingConfig(max_steps=10, eval_every=5, batch_size=16, n_val=64, device=device,
-                         progress=False)
+    cfg = TrainingConfig(
+        max_steps=10, eval_every=5, batch_size=16, n_val=64, device=device, progress=False
+    )
     res = train_grid(lg.scenario("3-4-2", 2), [0.99], [0.0], seeds=[0], training=cfg)
     assert res.model.B_raw.device.type == device
     assert res.device.startswith(device)

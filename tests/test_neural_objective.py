@@ -93,8 +93,9 @@ def test_closed_form_collapsed_value(backend):
     # A = 0, B = 0, Σ_W = I: KL = 0, R = Σ_Y, NLL = ½[tr(Σ_Z^{-1}Σ_Y) + log|2πΣ_Z|]
     Sy = np.array([[2.0, 0.5], [0.5, 1.0]])
     Sz = np.diag([1.5, 0.5])[None]
-    kl, nll, mse, total = backend(np.zeros((1, 2, 1)), np.zeros((1, 1, 2)), Sz, np.eye(1)[None],
-                                  Sy, 0.9, 0.2)
+    kl, nll, mse, total = backend(
+        np.zeros((1, 2, 1)), np.zeros((1, 1, 2)), Sz, np.eye(1)[None], Sy, 0.9, 0.2
+    )
     want_nll = 0.5 * (2.0 / 1.5 + 1.0 / 0.5 + 2 * LOG2PI + math.log(0.75))
     assert kl[0] == pytest.approx(0.0, abs=1e-15)
     assert nll[0] == pytest.approx(want_nll, rel=1e-13)
@@ -106,8 +107,9 @@ def test_torch_and_numpy_agree_at_a_ba_solution():
     sc = lg.scenario("5-5-4", 2)
     sol = lg.blahut_arimoto(sc.Sigma_Y, sc.m, 0.98, 0.01, seed=0, init="exchangeable")
     a = _numpy_backend(sol.A, sol.B, sol.Sigma_Z, sol.Sigma_W, sc.Sigma_Y, 0.98, 0.01)
-    b = _torch_backend(sol.A[None], sol.B[None], sol.Sigma_Z[None], sol.Sigma_W[None],
-                       sc.Sigma_Y, 0.98, 0.01)
+    b = _torch_backend(
+        sol.A[None], sol.B[None], sol.Sigma_Z[None], sol.Sigma_W[None], sc.Sigma_Y, 0.98, 0.01
+    )
     for x, y in zip(a, b):
         # Σ_Z ~ 1e-4 makes tr(Σ_Z^{-1} R) ~ 5 from entries ~1e4 x 1e-4: 1e-11 relative is
         # still ~1e4 ulps of the result
@@ -141,8 +143,9 @@ def test_monte_carlo_loss_is_unbiased(antithetic):
     gam, lam = torch.tensor([0.9, 1.1], dtype=torch.float64), 0.05
     with torch.no_grad():
         per = mc_loss(net, y, eps, gam, lam, per_sample=True)
-        exact = closed_form_loss(net.A(), net.B(), net.Sigma_Z(), net.Sigma_W(),
-                                 torch.as_tensor(Sy), gam, lam)
+        exact = closed_form_loss(
+            net.A(), net.B(), net.Sigma_Z(), net.Sigma_W(), torch.as_tensor(Sy), gam, lam
+        )
     for term in ("kl", "nll", "mse", "total"):
         x = getattr(per, term)
         est = x.mean(-1)
@@ -162,5 +165,6 @@ def test_closed_form_validation():
     with pytest.raises(ValueError, match="^Sigma_W: must be positive definite"):
         closed_form_loss(z(1, 3, 2), z(1, 2, 3), eye(3)[None], -eye(2)[None], eye(3), 1.0, 0.0)
     with pytest.raises(ValueError, match="^gamma, lam: must be finite"):
-        closed_form_loss(z(1, 3, 2), z(1, 2, 3), eye(3)[None], eye(2)[None], eye(3), 1.0,
-                         float("nan"))
+        closed_form_loss(
+            z(1, 3, 2), z(1, 2, 3), eye(3)[None], eye(2)[None], eye(3), 1.0, float("nan")
+        )

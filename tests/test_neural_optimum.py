@@ -138,7 +138,9 @@ def test_learned_linear_encoder_reaches_the_analytic_optimum():
     )
     res = train_grid(sc, [GAMMA], [LAM], seeds=[3], training=cfg)
     M = {k: v[0] for k, v in res.model.matrices().items()}
-    learned = lg.gamma_lambda_loss(M["A"], M["B"], M["Sigma_Z"], M["Sigma_W"], sc.Sigma_Y, GAMMA, LAM)
+    learned = lg.gamma_lambda_loss(
+        M["A"], M["B"], M["Sigma_Z"], M["Sigma_W"], sc.Sigma_Y, GAMMA, LAM
+    )
     gap = learned.total - sol.loss.total
     tol = 10 * excess * (1 + N_TRAIN / N_VAL)
     # BA's optimum is the minimum: the learned loss cannot be lower (float64 loss values of

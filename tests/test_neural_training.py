@@ -25,15 +25,36 @@ def _state(res):
 
 
 def test_same_seeds_give_identical_results_on_cpu(sc):
-    a = train_grid(sc, [0.98, 1.01], [0.0, 0.02], seeds=[0, 4], training=FAST, floor_w=[0, 1e-3],
-                   floor_z=[0, 1e-6])
-    b = train_grid(sc, [0.98, 1.01], [0.0, 0.02], seeds=[0, 4], training=FAST, floor_w=[0, 1e-3],
-                   floor_z=[0, 1e-6])
+    a = train_grid(
+        sc,
+        [0.98, 1.01],
+        [0.0, 0.02],
+        seeds=[0, 4],
+        training=FAST,
+        floor_w=[0, 1e-3],
+        floor_z=[0, 1e-6],
+    )
+    b = train_grid(
+        sc,
+        [0.98, 1.01],
+        [0.0, 0.02],
+        seeds=[0, 4],
+        training=FAST,
+        floor_w=[0, 1e-3],
+        floor_z=[0, 1e-6],
+    )
     sa, sb = _state(a), _state(b)
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert a.history.equals(b.history)
-    c = train_grid(sc, [0.98, 1.01], [0.0, 0.02], seeds=[1, 4], training=FAST, floor_w=[0, 1e-3],
-                   floor_z=[0, 1e-6])
+    c = train_grid(
+        sc,
+        [0.98, 1.01],
+        [0.0, 0.02],
+        seeds=[1, 4],
+        training=FAST,
+        floor_w=[0, 1e-3],
+        floor_z=[0, 1e-6],
+    )
     assert not torch.equal(_state(c)["B_raw"][0], sa["B_raw"][0])  # another seed, another run
 
 
@@ -76,8 +97,9 @@ def test_zero_learning_rate_freezes_a_member():
 
 
 def test_early_stopping_on_a_plateau(sc):
-    cfg = FAST.replace(objective="closed_form", max_steps=3000, lr=0.05, patience=2, n_decays=1,
-                       min_delta=1e-4)
+    cfg = FAST.replace(
+        objective="closed_form", max_steps=3000, lr=0.05, patience=2, n_decays=1, min_delta=1e-4
+    )
     res = train_grid(sc, [0.98], [0.0], seeds=[0], training=cfg)
     assert res.stop_reason.tolist() == ["plateau"]
     assert res.steps_run < cfg.max_steps

@@ -51,9 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from neural.compare import compare  # torch is imported here, for this command only
     from neural.config import TrainingConfig
 
-    changes = dict(
-        objective=args.objective, device=args.device, progress=not args.no_progress
-    )
+    changes = dict(objective=args.objective, device=args.device, progress=not args.no_progress)
     if args.steps is not None:
         changes["max_steps"] = args.steps
     training = TrainingConfig(**changes)
@@ -80,15 +78,24 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"regime: {s['regime']}; constrained: {s['constrained']}"
-        + (f" (floors Sigma_W >= {s['floor_w']:.3g} I, Sigma_Z >= {s['floor_z']:.3g})"
-           if s["constrained"] else ""),
+        + (
+            f" (floors Sigma_W >= {s['floor_w']:.3g} I, Sigma_Z >= {s['floor_z']:.3g})"
+            if s["constrained"]
+            else ""
+        ),
         file=out,
     )
     angle = s["max_principal_angle_deg"]
     print(
         f"analytic loss {s['analytic_loss']:.8f}  learned loss {s['learned_loss']:.8f}  "
         f"gap {s['loss_gap']:.3g}  max principal angle "
-        + ("n/a (collapsed)" if angle is None else f"{angle:.3g} deg"),
+        + (
+            f"{angle:.3g} deg"
+            if angle is not None
+            else "n/a (collapsed)"
+            if not s.get("informative_dim")
+            else "n/a (non-linear model)"
+        ),
         file=out,
     )
     print(
