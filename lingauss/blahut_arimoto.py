@@ -674,6 +674,7 @@ class _Run:
         self.G = None
         self.snap = None
         self.skip_until = np.zeros(P, dtype=int)
+        self.any_neg_lam = bool(np.any(lam < 0))
 
     _ARRAYS = (
         "Sy",
@@ -757,7 +758,8 @@ class _Run:
         lm = self.lm[:, None]
         if self.diagonal:
             mvec = g / self.z + 2.0 * lm
-            bad = np.any(mvec <= 0, axis=-1)
+            # z > 0 and γ > 0, so only λ < 0 can make M indefinite
+            bad = np.any(mvec <= 0, axis=-1) if self.any_neg_lam else None
             MA = mvec[:, :, None] * self.A
         else:
             Mmat = g[:, :, None] * self.J + 2.0 * lm[:, :, None] * np.eye(self.n)
@@ -766,7 +768,9 @@ class _Run:
             if neg.any():
                 bad[neg] = np.linalg.eigvalsh(Mmat[neg])[:, 0] <= 0
             MA = Mmat @ self.A
-        if bad.any():
+        if bad is None:
+            bad = np.zeros(self.idx.size, dtype=bool)
+        elif bad.any():
             self.retire(bad, "indefinite_M", h)
             MA = MA[~bad]
             if not self.idx.size:
@@ -793,16 +797,22 @@ class _Run:
         """
         new = (self.A, self.z) if decoder_step else (self.B, self.Sw)
         cand = _fro(new[0] - old[0]) <= 1e-8
-        # a member that moves by more than the rule allows loses its recon-error certificate
-        self.skip_until[~cand] = 0
+        if decoder_step:
+            # a member whose (A, Σ_Z) moves by more than the rule allows loses its recon-error
+            # certificate (encoder steps leave (A, Σ_Z) and so the certificate alone)
+            self.skip_until[~cand] = 0
         if not cand.any():
             return
         c = np.flatnonzero(cand)
-        small2 = _fro(new[1][c] - old[1][c]) <= 1e-8
-        self.skip_until[c[~small2]] = 0
-        c = c[small2]
-        # recon error certified above 1e-6 until then (see below)
-        c = c[self.skip_until[c] <= h]
+        if decoder_step:
+            small2 = _fro(new[1][c] - old[1][c]) <= 1e-8
+            self.skip_until[c[~small2]] = 0
+            c = c[small2]
+            c = c[self.skip_until[c] <= h]
+        else:
+            # recon error certified above 1e-6 until then (see below)
+            c = c[self.skip_until[c] <= h]
+            c = c[_fro(new[1][c] - old[1][c]) <= 1e-8]
         if not c.size:
             return
         Sy = self.Sy[c]
@@ -923,7 +933,7 @@ def _floor_spectrum(K, eps, inverse):
 
 
 def _fro(x):
-    x = x.reshape(x.shape[0], -1)
+    x = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
     return np.sqrt(np.einsum("ij,ij->i", x, x))
 
 
