@@ -6,6 +6,12 @@ covariance of ``(X, V)``; each metric succeeds when its induced grouping of the 
 the true grouping (:func:`lingauss.metrics.grouping_success`). A *success rate* is the share of
 cells in which a metric succeeds.
 
+``metrics="all"`` adds, per cell, the KL decomposition (index-code MI, total correlation,
+dimension-wise and marginal KL), the matched MI, MIG and DCI (:func:`metrics_for_scenario`).
+These always use the true joint covariance of ``(X, V)``: the notebook protocol's identity X
+block is a convention of the published I_m/SAP only (MIG and DCI need a positive-definite
+matrix). MIG and DCI get success flags and rates like I_m and SAP.
+
 Two protocols (:data:`PROTOCOLS`):
 
 ``notebook``
@@ -49,10 +55,22 @@ import numpy as np
 import pandas as pd
 
 from .blahut_arimoto import Solution, blahut_arimoto_batch, random_encoder
+from .decomposition import KLDecomposition, kl_decomposition
 from .gaussian import mutual_information
 from .loss import reconstruction_error
+from .metrics._common import INFO_TOL, TIE_RTOL
+from .metrics.dci import (
+    MAX_SHAPLEY_LATENTS,
+    coefficient_importance,
+    dci_from_importance,
+    regression_r2,
+    shapley_r2,
+)
 from .metrics.grouping import format_grouping, grouping_success
 from .metrics.im import IM_TIE_TOL, im_score
+from .metrics.matched import matched_mi_score
+from .metrics.mig import _finish as _mig_finish
+from .metrics.mig import _pair_stack, code_factor_information
 from .metrics.sap import SAP_TIE_ATOL, SAP_TIE_RTOL, sap_score
 from .scenarios import CONFIGS, Scenario, scenario
 
@@ -62,6 +80,13 @@ __all__ = [
     "GAMMAS",
     "LAMBDAS",
     "METRICS",
+    "EXTRA_METRICS",
+    "ALL_METRICS",
+    "DECOMPOSITION_COLUMNS",
+    "metric_names",
+    "metrics_for_scenario",
+    "table_metrics",
+    "add_counted",
     "PUBLISHED",
     "PUBLISHED_SOURCES",
     "published_table",
@@ -78,8 +103,51 @@ __all__ = [
 
 GAMMAS = (0.98, 0.99, 1.00, 1.01, 1.02)
 LAMBDAS = (-0.02, -0.01, 0.0, 0.01, 0.02)
+#: The published metrics (always in a table).
 METRICS = ("I_m", "SAP")
-_PREFIX = {"I_m": "im", "SAP": "sap"}
+#: Metrics added by ``metrics="all"``: they induce a grouping too, on the true joint covariance.
+EXTRA_METRICS = ("MIG", "DCI")
+ALL_METRICS = METRICS + EXTRA_METRICS
+#: KL-decomposition columns added by ``metrics="all"`` (:func:`lingauss.kl_decomposition`).
+DECOMPOSITION_COLUMNS = KLDecomposition.TERMS
+_PREFIX = {"I_m": "im", "SAP": "sap", "MIG": "mig", "DCI": "dci"}
+_ALIASES = {"i_m": "I_m", "im": "I_m", "sap": "SAP", "mig": "MIG", "dci": "DCI"}
+
+
+def metric_names(metrics="all") -> tuple[str, ...]:
+    """Normalise a metric selection: ``"all"``, a name or a sequence of names.
+
+    Names are case-insensitive (``"I_m"``, ``"im"``, ``"SAP"``, ``"MIG"``, ``"DCI"``); the
+    result is in :data:`ALL_METRICS` order without repeats.
+
+    Examples
+    --------
+    >>> metric_names("all")
+    ('I_m', 'SAP', 'MIG', 'DCI')
+    >>> metric_names(["dci", "im"])
+    ('I_m', 'DCI')
+    """
+    if isinstance(metrics, str):
+        items = list(ALL_METRICS) if metrics.strip().lower() == "all" else [metrics]
+    else:
+        try:
+            items = list(metrics)
+        except TypeError:
+            raise ValueError(
+                f"metrics: expected 'all', a name or a list of names, got {metrics!r}"
+            ) from None
+    chosen = set()
+    for x in items:
+        key = str(x).strip().lower()
+        if key == "all":
+            chosen.update(ALL_METRICS)
+        elif key in _ALIASES:
+            chosen.add(_ALIASES[key])
+        else:
+            raise ValueError(f"metrics: expected names among {ALL_METRICS} or 'all', got {x!r}")
+    if not chosen:
+        raise ValueError("metrics: empty selection")
+    return tuple(mt for mt in ALL_METRICS if mt in chosen)
 
 
 # ------------------------------------------------------------------------------- protocols
@@ -495,8 +563,100 @@ def _ba_robust(Sy, m, gamma, lam, B0, Sw0, opts) -> list:
         )
 
 
-def _metrics_for_scenario(sc, protocol, B, Sw, finite):
-    """Metric columns for the cells of one scenario (B, Sw stacked)."""
+def metrics_for_scenario(
+    sc: Scenario,
+    protocol: str | Protocol,
+    B,
+    Sigma_W,
+    finite=None,
+    *,
+    metrics="published",
+) -> dict[str, np.ndarray]:
+    """The metric columns of a success table for a stack of encoders of one scenario.
+
+    This is the per-cell metric step of :func:`success_table` (also used by
+    :func:`neural.tables.neural_success_table` for learned encoders), vectorised over the
+    stack: one joint covariance of ``(X, V)`` per encoder,
+    ``[[Σ_X, B Γ Σ_V], [Σ_V Γ^T B^T, Σ_V]]`` with the true ``Σ_X = B Σ_Y B^T + Σ_W``.
+
+    * ``I_m`` and ``SAP`` follow the protocol's conventions (its X block, SAP denominators,
+      tie rule and tolerances; see :class:`Protocol`).
+    * ``MIG``, ``DCI``, the matched MI and the KL decomposition (``metrics`` including
+      ``"MIG"`` or ``"DCI"``, e.g. ``"all"``) **always use the true Σ_X**, whatever the
+      protocol's ``x_block``: MIG and DCI need a positive-definite joint covariance, and the
+      notebook protocol's identity X block is a convention of the published I_m/SAP only.
+      MIG is normalised by ``I(X; v_k)`` (``normalizer="code"``), DCI uses Shapley
+      importances (coefficient importances beyond 16 latents); their tie tolerances are the
+      metric modules' defaults.
+
+    Parameters
+    ----------
+    sc : Scenario
+    protocol : {"notebook", "exact"} or Protocol
+    B : array_like, shape (N, m, n)
+    Sigma_W : array_like, shape (N, m, m)
+    finite : array_like of bool, shape (N,), optional
+        Rows to score (default: rows whose ``B`` and ``Σ_W`` are finite); the others get NaN,
+        empty groupings and ``success=False``.
+    metrics : "published", "all" or a selection (see :func:`metric_names`)
+        I_m and SAP are always computed; ``"MIG"`` or ``"DCI"`` adds the whole extra block
+        (both metrics, matched MI, decomposition: they share one pass).
+
+    Returns
+    -------
+    dict of str to ndarray, each of shape (N,)
+        ``mi_xv`` (nats, from the true joint covariance); ``im_value, im_grouping`` (as
+        ``"{1,2}{3}"``, 1-based factors), ``im_tied, im_n_tied, im_gap, im_valid,
+        im_success``; ``sap_score, sap_grouping, sap_tied, sap_success``; with the extra block
+        ``kl, index_code_mi, total_correlation, dimensionwise_kl, marginal_kl`` (nats; the
+        decomposition of :func:`lingauss.kl_decomposition`), ``matched_mi`` (nats),
+        ``mig_score, mig_grouping, mig_degenerate, mig_tied, mig_success`` and ``dci_d, dci_c,
+        dci_i, dci_grouping, dci_degenerate, dci_tied, dci_success``. ``*_degenerate`` is
+        ``""``, ``"tied"``, ``"collapsed"``, ``"single_latent"`` (MIG with one latent) or
+        ``"singular"`` (the joint covariance is numerically singular: a drifting run);
+        ``*_tied`` is ``*_degenerate != ""``. ``*_success`` compares the grouping with
+        ``sc.groups`` (:func:`lingauss.metrics.grouping_success`); the counting flags are
+        added by :func:`add_counted`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lingauss import scenario
+    >>> sc = scenario("3-4-3", 1)
+    >>> B = 30.0 * np.eye(3, 4)[None]            # one latent per factor
+    >>> cols = metrics_for_scenario(sc, "exact", B, 0.1 * np.eye(3)[None], metrics="all")
+    >>> cols["im_grouping"][0], bool(cols["mig_success"][0]), bool(cols["dci_success"][0])
+    ('{1}{2}{3}', True, True)
+    """
+    prot = get_protocol(protocol)
+    if isinstance(metrics, str) and metrics == "published":
+        chosen = METRICS
+    else:
+        chosen = metric_names(metrics)
+    extras = any(mt in chosen for mt in EXTRA_METRICS)
+    B = np.asarray(B, dtype=float)
+    Sw = np.asarray(Sigma_W, dtype=float)
+    if B.ndim != 3 or B.shape[1:] != (sc.m, sc.n):
+        raise ValueError(f"B: expected shape (N, {sc.m}, {sc.n}), got {B.shape}")
+    if Sw.shape != (B.shape[0], sc.m, sc.m):
+        raise ValueError(f"Sigma_W: expected shape ({B.shape[0]}, {sc.m}, {sc.m}), got {Sw.shape}")
+    if finite is None:
+        finite = np.all(np.isfinite(B), axis=(1, 2)) & np.all(np.isfinite(Sw), axis=(1, 2))
+    finite = np.asarray(finite, dtype=bool)
+    if finite.shape != (B.shape[0],):
+        raise ValueError(f"finite: expected shape ({B.shape[0]},), got {finite.shape}")
+    out = _published_metrics(sc, prot, B, Sw, finite)
+    if extras:
+        out.update(_extra_metrics(sc, B, Sw, finite))
+    return out
+
+
+#: Private alias kept for existing callers.
+_metrics_for_scenario = metrics_for_scenario
+
+
+def _published_metrics(sc, protocol, B, Sw, finite):
+    """I_m and SAP columns under the protocol's conventions."""
     N = B.shape[0]
     m, s = sc.m, sc.s
     out = {
@@ -559,6 +719,116 @@ def _metrics_for_scenario(sc, protocol, B, Sw, finite):
     return out
 
 
+_FAIL = (ValueError, np.linalg.LinAlgError)
+
+
+def _in_chunks(fn, rows: np.ndarray) -> list:
+    """``fn(rows)`` on all rows at once; if it fails (a singular matrix somewhere), row by row,
+    dropping the rows that fail. Returns ``[(rows, result), ...]``."""
+    try:
+        return [(rows, fn(rows))]
+    except _FAIL:
+        out = []
+        for r in rows:
+            one = np.array([r])
+            try:
+                out.append((one, fn(one)))
+            except _FAIL:
+                pass
+        return out
+
+
+def _extra_metrics(sc, B, Sw, finite):
+    """Decomposition, matched MI, MIG and DCI columns (true joint covariance)."""
+    N = B.shape[0]
+    m = sc.m
+    out: dict[str, np.ndarray] = {name: np.full(N, np.nan) for name in DECOMPOSITION_COLUMNS}
+    out["matched_mi"] = np.full(N, np.nan)
+    for p in ("mig", "dci"):
+        out[f"{p}_grouping"] = np.full(N, "", dtype=object)
+        out[f"{p}_degenerate"] = np.full(N, "nonfinite", dtype=object)
+        out[f"{p}_success"] = np.zeros(N, dtype=bool)
+    out["mig_score"] = np.full(N, np.nan)
+    for name in ("dci_d", "dci_c", "dci_i"):
+        out[name] = np.full(N, np.nan)
+    ok = np.flatnonzero(finite)
+    # finite rows stay "singular" unless their joint covariance can be factorised below
+    out["mig_degenerate"][ok] = "singular" if m >= 2 else "single_latent"
+    out["dci_degenerate"][ok] = "singular"
+
+    def decompose(rows):
+        return kl_decomposition(B[rows], Sw[rows], sc.Sigma_Y)
+
+    for rows, d in _in_chunks(decompose, ok):
+        for name in DECOMPOSITION_COLUMNS:
+            out[name][rows] = getattr(d, name)
+
+    def tables(rows):
+        cov = sc.joint_cov_xv(B[rows], Sw[rows], x_block="true")
+        res = {
+            "matched": matched_mi_score(cov, m).score,
+            "r2": regression_r2(cov, m),
+            "raw": shapley_r2(cov, m)
+            if m <= MAX_SHAPLEY_LATENTS
+            else coefficient_importance(cov, m),
+        }
+        if m >= 2:
+            res["pair_mi"] = np.asarray(mutual_information(_pair_stack(cov, m), [0], [1]))
+            res["code_mi"] = code_factor_information(cov, m)
+        return res
+
+    method = "shapley" if m <= MAX_SHAPLEY_LATENTS else "coefficient"
+    for rows, t in _in_chunks(tables, ok):
+        out["matched_mi"][rows] = t["matched"]
+        for k, r in enumerate(rows):
+            dci = dci_from_importance(t["raw"][k], t["r2"][k], method=method)
+            out["dci_d"][r] = dci.disentanglement
+            out["dci_c"][r] = dci.completeness
+            out["dci_i"][r] = dci.informativeness
+            out["dci_grouping"][r] = format_grouping(dci.grouping)
+            out["dci_degenerate"][r] = dci.degenerate
+            out["dci_success"][r] = grouping_success(dci.grouping, sc.groups, m)
+            if m >= 2:
+                code = t["code_mi"][k]
+                mig = _mig_finish(t["pair_mi"][k], code, code, "code", INFO_TOL, TIE_RTOL)
+                out["mig_score"][r] = mig.score
+                out["mig_grouping"][r] = format_grouping(mig.grouping)
+                out["mig_degenerate"][r] = mig.degenerate
+                out["mig_success"][r] = grouping_success(mig.grouping, sc.groups, m)
+    for p in ("mig", "dci"):
+        out[f"{p}_tied"] = out[f"{p}_degenerate"] != ""
+    return out
+
+
+def add_counted(df: pd.DataFrame, protocol: str | Protocol) -> pd.DataFrame:
+    """Add ``status`` and the ``<metric>_counted`` flags to table rows (in place; returned).
+
+    ``status`` is the regime, or ``"unconverged"`` for an interior run that did not meet its
+    stopping rule. Under ``count="all"`` (notebook) every cell counts (SAP and MIG need
+    ``m >= 2``); under ``count="decided"`` (exact) a cell counts for a metric when its run is
+    interior (converged or not) and the metric's decision is resolvable: not tied, I_m valid,
+    MIG/DCI not degenerate. Only metrics whose ``<metric>_success`` column is present get a
+    flag.
+    """
+    prot = get_protocol(protocol)
+    df["status"] = np.where((df.regime == "interior") & ~df.converged, "unconverged", df.regime)
+    clean = df.regime == "interior"
+    for metric in ALL_METRICS:
+        p = _PREFIX[metric]
+        if f"{p}_success" not in df.columns:
+            continue
+        needs_two = metric in ("SAP", "MIG")
+        usable = (df.m >= 2) if needs_two else pd.Series(True, index=df.index)
+        if prot.count == "all":
+            df[f"{p}_counted"] = usable
+        else:
+            decided = ~df[f"{p}_tied"].astype(bool)
+            if metric == "I_m":
+                decided &= df.im_valid.astype(bool)
+            df[f"{p}_counted"] = clean & decided & usable
+    return df
+
+
 def success_table(
     config="3-4-3",
     protocol: str | Protocol = "notebook",
@@ -569,6 +839,7 @@ def success_table(
     gammas: Sequence[float] = GAMMAS,
     lambdas: Sequence[float] = LAMBDAS,
     progress: Callable[[int], None] | None = None,
+    metrics="published",
 ) -> pd.DataFrame:
     """Per-cell results of a protocol: one row per (config, scenario, γ, λ, seed).
 
@@ -589,6 +860,11 @@ def success_table(
         The grid (default the published 5 × 5).
     progress : callable, optional
         Called with the number of BA runs just finished (e.g. ``tqdm.update``).
+    metrics : "published", "all" or a selection of names
+        ``"published"`` (default): I_m and SAP. ``"all"`` (or any selection naming MIG or
+        DCI) adds, per cell, the KL decomposition, the matched MI, MIG and DCI, computed on
+        the **true** joint covariance whatever the protocol's X block (see
+        :func:`metrics_for_scenario`); the cost is small (vectorised over the cells).
 
     Returns
     -------
@@ -598,7 +874,11 @@ def success_table(
         recon_error, loss, mi_xy and mi_xv (nats, from the true joint covariance),
         im_value, im_grouping ("{1,2}{3}": 1-based factors), im_tied, im_n_tied, im_gap,
         im_valid, im_success, im_counted, sap_score, sap_grouping, sap_tied, sap_success,
-        sap_counted, truth. ``*_counted`` says whether the cell enters the metric's rate.
+        sap_counted; with the extra metrics kl, index_code_mi (= mi_xy), total_correlation,
+        dimensionwise_kl, marginal_kl, matched_mi, mig_score, mig_grouping, mig_degenerate,
+        mig_tied, mig_success, mig_counted, dci_d, dci_c, dci_i, dci_grouping,
+        dci_degenerate, dci_tied, dci_success, dci_counted; then truth. ``*_counted`` says
+        whether the cell enters the metric's rate (:func:`add_counted`).
 
     Examples
     --------
@@ -607,6 +887,7 @@ def success_table(
     (3, [1, 2, 3])
     """
     prot = _override(get_protocol(protocol), init, preset)
+    metrics = _metric_option(metrics)
     seeds = _seeds(seeds)
     gammas = _grid(gammas, "gammas")
     lambdas = _grid(lambdas, "lambdas")
@@ -617,8 +898,14 @@ def success_table(
     for label, scs in groups:
         by_seed = _scenarios_by_seed(label, scs, prot, seeds)
         chosen, _, R = _run_group(label, by_seed, prot, seeds, gammas, lambdas, progress)
-        frames.append(_rows(label, by_seed, prot, seeds, gammas, lambdas, chosen, R))
+        frames.append(_rows(label, by_seed, prot, seeds, gammas, lambdas, chosen, R, metrics))
     return pd.concat(frames, ignore_index=True)
+
+
+def _metric_option(metrics):
+    if isinstance(metrics, str) and metrics == "published":
+        return metrics
+    return metric_names(metrics)
 
 
 def _override(prot: Protocol, init, preset) -> Protocol:
@@ -629,7 +916,7 @@ def _override(prot: Protocol, init, preset) -> Protocol:
     return prot
 
 
-def _rows(label, scs_by_seed, prot, seeds, gammas, lambdas, chosen, R):
+def _rows(label, scs_by_seed, prot, seeds, gammas, lambdas, chosen, R, metrics="published"):
     scs = scs_by_seed[0]
     nS, nK, nG, nL = len(seeds), len(scs), len(gammas), len(lambdas)
     shape = (nS, nK, nG, nL)
@@ -663,34 +950,45 @@ def _rows(label, scs_by_seed, prot, seeds, gammas, lambdas, chosen, R):
         owner.setdefault(id(sc), (sc, []))[1].append(r)
     for sc, rows in owner.values():
         sel = np.asarray(rows)
-        res = _metrics_for_scenario(sc, prot, chosen["B"][sel], chosen["Sigma_W"][sel], finite[sel])
+        res = metrics_for_scenario(
+            sc, prot, chosen["B"][sel], chosen["Sigma_W"][sel], finite[sel], metrics=metrics
+        )
         for name, vals in res.items():
             if name not in metric_cols:
                 metric_cols[name] = np.empty(idx.shape[1], dtype=vals.dtype)
             metric_cols[name][sel] = vals
-    df = pd.DataFrame({**cols, **metric_cols})
-    df["status"] = np.where((df.regime == "interior") & ~df.converged, "unconverged", df.regime)
-    if prot.count == "all":
-        df["im_counted"] = True
-        df["sap_counted"] = df.m >= 2
-    else:
-        clean = df.regime == "interior"  # converged or not: n_unconverged is reported
-        df["im_counted"] = clean & ~df.im_tied & df.im_valid
-        df["sap_counted"] = clean & ~df.sap_tied & (df.m >= 2)
+    df = add_counted(pd.DataFrame({**cols, **metric_cols}), prot)
     order = [
         "protocol", "config", "scenario", "G", "m", "gamma", "lam", "seed", "regime",
         "stop_reason", "converged", "half_steps", "status", "runs", "recon_error", "loss",
         "mi_xy", "mi_xv", "im_value", "im_grouping", "im_tied", "im_n_tied", "im_gap",
         "im_valid", "im_success", "im_counted", "sap_score", "sap_grouping", "sap_tied",
-        "sap_success", "sap_counted", "truth",
+        "sap_success", "sap_counted",
     ]  # fmt: skip
-    return df[order]
+    if "mig_success" in df.columns:
+        order += [
+            *DECOMPOSITION_COLUMNS, "matched_mi", "mig_score", "mig_grouping",
+            "mig_degenerate", "mig_tied", "mig_success", "mig_counted", "dci_d", "dci_c",
+            "dci_i", "dci_grouping", "dci_degenerate", "dci_tied", "dci_success",
+            "dci_counted",
+        ]  # fmt: skip
+    return df[order + ["truth"]]
 
 
 # -------------------------------------------------------------------------------- summaries
+def table_metrics(table: pd.DataFrame) -> tuple[str, ...]:
+    """The metrics of :data:`ALL_METRICS` a table holds (``<p>_success`` and ``<p>_counted``)."""
+    return tuple(
+        mt
+        for mt in ALL_METRICS
+        if {f"{_PREFIX[mt]}_success", f"{_PREFIX[mt]}_counted"} <= set(table.columns)
+    )
+
+
 def _per_seed(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (protocol, config, scenario, metric, seed): rate and cell counts."""
     rows = []
+    present = table_metrics(table)
     keys = ["protocol", "config", "scenario", "seed"]
     for key, g in table.groupby(keys, sort=True):
         status = g.status.to_numpy()
@@ -704,7 +1002,7 @@ def _per_seed(table: pd.DataFrame) -> pd.DataFrame:
             n_unconverged=int(np.sum(status == "unconverged")),
             n_nonfinite=int(np.sum(status == "nonfinite")),
         )
-        for metric in METRICS:
+        for metric in present:
             p = _PREFIX[metric]
             succ = g[f"{p}_success"].to_numpy(bool)
             counted = g[f"{p}_counted"].to_numpy(bool)
@@ -716,7 +1014,7 @@ def _per_seed(table: pd.DataFrame) -> pd.DataFrame:
                     "rate": 100.0 * np.sum(succ & counted) / nc if nc else np.nan,
                     "rate_all": 100.0 * np.sum(succ) / len(g),
                     "n_counted": nc,
-                    "n_tied": int(g[f"{p}_tied"].sum()),
+                    "n_tied": int(g[f"{p}_tied"].sum()) if f"{p}_tied" in g else 0,
                 }
             )
     return pd.DataFrame(rows)
@@ -736,7 +1034,9 @@ def summarize(table: pd.DataFrame, *, source: str = "notebook") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per (protocol, config, scenario, metric): ``mean``, ``sd`` (ddof 1), ``min``,
+        One row per (protocol, config, scenario, metric), for every metric of
+        :data:`ALL_METRICS` the table holds (MIG and DCI with ``metrics="all"``; their
+        ``published`` is NaN): ``mean``, ``sd`` (ddof 1), ``min``,
         ``max`` of the per-seed rate (%), ``low``/``high`` (2.5 and 97.5 percentiles of the
         per-seed rates: the interval a single draw, such as a published number, falls in 95 %
         of the time), ``n_seeds``, ``published`` and ``published_slides`` (NaN if none),
@@ -845,6 +1145,7 @@ def solve_cell(
     *,
     init: str | None = None,
     preset: str | None = None,
+    metrics="published",
 ) -> CellResult:
     """Solve one cell exactly as :func:`success_table` does (same seeds, same runs).
 
@@ -857,6 +1158,9 @@ def solve_cell(
     gamma, lam : float
     protocol : {"notebook", "exact"} or Protocol
     seed : int
+    init, preset, metrics :
+        As in :func:`success_table` (``metrics="all"`` adds the KL decomposition, matched
+        MI, MIG and DCI to the row).
 
     Returns
     -------
@@ -864,6 +1168,7 @@ def solve_cell(
         ``solution``: the kept :class:`lingauss.Solution`; ``row``: the table row.
     """
     prot = _override(get_protocol(protocol), init, preset)
+    metrics = _metric_option(metrics)
     if isinstance(config, Scenario):
         sc = config
         label = sc.config or sc.name
@@ -879,5 +1184,6 @@ def solve_cell(
     seeds = _seeds([seed])
     by_seed = _scenarios_by_seed(label, [sc], prot, seeds)
     chosen, _, R = _run_group(label, by_seed, prot, seeds, gammas, lambdas, None, True)
-    row = _rows(label, by_seed, prot, seeds, gammas, lambdas, chosen, R).iloc[0].to_dict()
+    row = _rows(label, by_seed, prot, seeds, gammas, lambdas, chosen, R, metrics)
+    row = row.iloc[0].to_dict()
     return CellResult(solution=chosen["solutions"][0], row=row)

@@ -776,7 +776,8 @@ def fixed_point_study(
     >>> df = fixed_point_study(50, 2, seed=0, betas=[4.0], lams=[0.0, 2.0])
     >>> df.groupby("lam").regime.first().tolist()
     ['collapsed', 'interior']
-    >>> bool(np.allclose(df[df.lam == 0].recon, df.h_y))
+    >>> plateau = df[df.lam == 0]
+    >>> bool(np.allclose(plateau.recon, plateau.h_y))
     True
     """
     grid = solve_fixed_point_grid(

@@ -231,7 +231,7 @@ def ksg_information_table(X, V, *, k: int = 3) -> np.ndarray:
 def _im_from_tables(w: np.ndarray, V: np.ndarray, m: int, tie_tol: float):
     """I_m through :mod:`lingauss.metrics.im` from an information table ``w`` (m, 2^s) and
     the plug-in factor log-determinants."""
-    from lingauss.metrics import im as im_mod
+    from lingauss.metrics.im import im_score_from_tables
 
     s = V.shape[1]
     cv = np.atleast_2d(np.cov(V, rowvar=False))
@@ -241,9 +241,7 @@ def _im_from_tables(w: np.ndarray, V: np.ndarray, m: int, tie_tol: float):
             mask = sum(1 << j for j in combo)
             sub = cv[np.ix_(combo, combo)]
             h[mask] = 2.0 * np.sum(np.log(np.diagonal(np.linalg.cholesky(sub))))
-    valid = np.isfinite(w).all(keepdims=True).reshape(1)
-    out = im_mod._im_labelled(w[None], h[None], valid, m, s, "exact", tie_tol, True)
-    return im_mod._pack(*out, valid, (), s, "labelled", "exact")
+    return im_score_from_tables(w, h, tie_tol=tie_tol, method="labelled")
 
 
 def empirical_metrics(

@@ -241,7 +241,7 @@ def neural_success_table(
                 recon = np.full(net.batch, np.nan)
                 mi_xy = np.full(net.batch, np.nan)
             finite = np.all(np.isfinite(B), axis=(1, 2)) & np.all(np.isfinite(Sw), axis=(1, 2))
-            met = protocol_mod._metrics_for_scenario(sc, prot, B, Sw, finite)
+            met = protocol_mod.metrics_for_scenario(sc, prot, B, Sw, finite)
             regime = np.where(finite, ref["regime"], "nonfinite")
             converged = res.stop_reason == "plateau"
             df = pd.DataFrame(

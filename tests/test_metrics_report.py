@@ -135,3 +135,92 @@ def test_bad_inputs():
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ------------------------------------------------------------------ I_m from given tables
+def _tables_by_hand(C, m):
+    """w[i, S] = I(x_i; v_S) and h[S] = log|C_SS| straight from the definitions, with
+    lingauss.gaussian (a code path independent of lingauss.metrics.im's tables)."""
+    from itertools import combinations
+
+    from lingauss.gaussian import logdet, mutual_information
+
+    s = C.shape[0] - m
+    w = np.zeros((m, 1 << s))
+    h = np.zeros(1 << s)
+    for k in range(1, s + 1):
+        for S in combinations(range(s), k):
+            mask = sum(1 << j for j in S)
+            idx = [m + j for j in S]
+            h[mask] = logdet(C[np.ix_(idx, idx)])
+            for i in range(m):
+                sub = C[np.ix_([i] + idx, [i] + idx)]
+                w[i, mask] = mutual_information(sub, [0], list(range(1, k + 1)))
+    return w, h
+
+
+def _random_joint(rng, m, s):
+    a = rng.standard_normal((m + s, 2 * (m + s)))
+    return a @ a.T / (2 * (m + s)) + 0.05 * np.eye(m + s)
+
+
+@pytest.mark.parametrize("m, s, method", [(2, 3, "labelled"), (3, 3, "setpartition"),
+                                          (3, 4, "auto")])  # fmt: skip
+def test_im_score_from_tables_matches_im_score(m, s, method):
+    from lingauss.metrics import im_score_from_tables
+
+    rng = np.random.default_rng(m * 10 + s)
+    covs = np.stack([_random_joint(rng, m, s) for _ in range(3)])
+    ws, hs = zip(*(_tables_by_hand(c, m) for c in covs))
+    got = im_score_from_tables(np.stack(ws), np.stack(hs), method=method)
+    ref = im_score(covs, m, method=method)
+    # both sides sum <= ~20 information terms of a few nats, each to ~1e-14 relative, by
+    # different code (Cholesky vs canonical correlations): 1e-9 nats is a wide margin
+    np.testing.assert_allclose(got.value, ref.value, rtol=0, atol=1e-9)
+    assert list(got.grouping) == list(ref.grouping)
+    np.testing.assert_array_equal(got.n_tied, ref.n_tied)
+    one = im_score_from_tables(ws[0], hs[0], method=method)
+    assert one.grouping == ref.grouping[0] and abs(one.value - ref.value[0]) < 1e-9
+
+
+def test_im_score_from_tables_shared_h_authors_rule_and_invalid_rows():
+    from lingauss.metrics import im_score_from_tables
+
+    rng = np.random.default_rng(7)
+    m, s = 2, 3
+    C = _random_joint(rng, m, s)
+    w, h = _tables_by_hand(C, m)
+    w2 = np.stack([w, w[::-1], np.full_like(w, np.nan)])
+    w2[2, :, 0] = 0.0
+    res = im_score_from_tables(w2, h)  # one h shared by the stack
+    assert res.valid.tolist() == [True, True, False]
+    assert np.isnan(res.value[2]) and res.grouping[2] == ()
+    # swapping the latents' rows swaps the slots but not the grouping nor the value
+    assert res.grouping[0] == res.grouping[1] and res.value[0] == res.value[1]
+    auth = im_score_from_tables(w, h, tie_rule="authors")
+    assert auth.value == np.round(im_score(C, m, tie_rule="authors").value, 8)
+    assert auth.grouping == im_score(C, m, tie_rule="authors").grouping
+
+
+@pytest.mark.parametrize(
+    "w, h, msg",
+    [
+        (np.zeros(4), np.zeros(4), "^w: expected shape"),
+        (np.zeros((2, 6)), np.zeros(6), "^w: expected shape"),
+        (np.zeros((2, 4)), np.zeros(8), "^h: expected shape"),
+        (np.zeros((2, 4)), np.array([1.0, 0, 0, 0]), "^h: the empty-set entry"),
+        (np.ones((2, 4)), np.zeros(4), "^w: the empty-set column"),
+        (np.zeros((2, 4)), np.array([0, np.nan, 0, 0]), "^h: contains NaN"),
+        (np.zeros((3, 2, 4)), np.zeros((2, 4)), "^h: batch shape"),
+    ],
+)
+def test_im_score_from_tables_errors(w, h, msg):
+    from lingauss.metrics import im_score_from_tables
+
+    with pytest.raises(ValueError, match=msg):
+        im_score_from_tables(w, h)
+
+
+def test_im_docstring_examples():
+    result = doctest.testmod(importlib.import_module("lingauss.metrics.im"))
+    assert result.attempted > 0 and result.failed == 0

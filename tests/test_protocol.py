@@ -405,3 +405,168 @@ def test_hypothesis_from_table_pairs_seeds():
     # t_{0.975, 1} = 12.706; sd of (80, 88) = 5.657
     assert r.low == pytest.approx(84.0 - 12.706204736 * np.sqrt(32.0) / np.sqrt(2), rel=1e-6)
     assert (r.observed, r.verdict) == ("I_m", "contradicts")
+
+
+# ------------------------------------------------------- extra metrics in the tables (issue 6)
+from lingauss.decomposition import kl_decomposition  # noqa: E402
+from lingauss.metrics import dci_score, matched_mi_score, mig_score  # noqa: E402
+from lingauss.protocol import (  # noqa: E402
+    ALL_METRICS,
+    _metrics_for_scenario,
+    add_counted,
+    metric_names,
+    metrics_for_scenario,
+)
+
+
+@pytest.fixture(scope="module")
+def exact_all():
+    return success_table(
+        "5-5-4", "exact", seeds=[0, 1], gammas=[0.98, 1.0, 1.02], lambdas=[0.0], metrics="all"
+    )
+
+
+def test_metric_names():
+    assert metric_names("all") == ALL_METRICS == ("I_m", "SAP", "MIG", "DCI")
+    assert metric_names(["dci", "I_M", "sap"]) == ("I_m", "SAP", "DCI")
+    assert metric_names("MIG") == ("MIG",)
+    for bad in (["FactorVAE"], [], 3):
+        with pytest.raises(ValueError, match="^metrics:"):
+            metric_names(bad)
+    with pytest.raises(ValueError, match="^metrics:"):
+        success_table("3-4-3", FAST, seeds=1, gammas=[1.0], lambdas=[0.0], metrics=["bogus"])
+
+
+@pytest.mark.parametrize("protocol", ["exact", "notebook"])
+def test_extra_columns_are_the_metrics_of_the_true_joint_covariance(protocol):
+    """Every extra column of a cell equals the metric module's own function applied to the
+    kept encoder's joint covariance with the *true* Σ_X (also under the notebook protocol,
+    whose I_m/SAP use an identity X block)."""
+    prot = FAST if protocol == "notebook" else protocol
+    res = solve_cell("5-5-4", 2, 1.0, 0.0, prot, seed=1, metrics="all")
+    row, sol = res.row, res.solution
+    sc = scenario("5-5-4", 2, "rounded" if protocol == "notebook" else "analytic")
+    C = sc.joint_cov_xv(sol.B, sol.Sigma_W, x_block="true")
+    mig, dci = mig_score(C, 4), dci_score(C, 4)
+    assert row["mig_score"] == pytest.approx(mig.score, rel=1e-12)
+    assert row["mig_grouping"] == format_grouping(mig.grouping)
+    assert row["mig_degenerate"] == mig.degenerate
+    assert row["mig_success"] == grouping_success(mig.grouping, sc.groups, 4)
+    assert (row["dci_d"], row["dci_c"]) == pytest.approx(
+        (dci.disentanglement, dci.completeness), rel=1e-12
+    )
+    assert row["dci_i"] == pytest.approx(dci.informativeness, rel=1e-12)
+    assert row["dci_grouping"] == format_grouping(dci.grouping)
+    assert row["matched_mi"] == pytest.approx(matched_mi_score(C, 4).score, rel=1e-12)
+    dec = kl_decomposition(sol.B, sol.Sigma_W, sc.Sigma_Y)
+    for name in ("kl", "index_code_mi", "total_correlation", "dimensionwise_kl", "marginal_kl"):
+        assert row[name] == pytest.approx(getattr(dec, name), rel=1e-12, abs=1e-15)
+    # the index-code MI is I(X;Y), computed independently by the solver (singular values vs
+    # its own log-determinants): agreement to ~1e-12 relative at values of order 1 nat
+    assert row["index_code_mi"] == pytest.approx(row["mi_xy"], rel=1e-9)
+    # and the KL term of the solver's loss is the decomposition's total
+    assert row["kl"] == pytest.approx(sol.loss.kl, rel=1e-9)
+
+
+def test_extra_columns_and_counting_in_a_table(exact_all):
+    t = exact_all
+    assert len(t) == 2 * 3 * 3
+    # identity of the decomposition, cell by cell (float rounding of order-1 terms; the
+    # divergent cells carry KL ~ 40 nats: 1e-9 relative is far above rounding)
+    np.testing.assert_allclose(
+        t.kl, t.index_code_mi + t.total_correlation + t.dimensionwise_kl, rtol=1e-9
+    )
+    np.testing.assert_allclose(t.kl, t.index_code_mi + t.marginal_kl, rtol=1e-9)
+    for p in ("mig", "dci"):
+        np.testing.assert_array_equal(t[f"{p}_tied"], t[f"{p}_degenerate"] != "")
+        expect = (t.regime == "interior") & ~t[f"{p}_tied"]
+        np.testing.assert_array_equal(t[f"{p}_counted"], expect)
+        np.testing.assert_array_equal(
+            t[f"{p}_success"],
+            [
+                grouping_success(parse_grouping(g), parse_grouping(tr), 4)
+                for g, tr in zip(t[f"{p}_grouping"], t.truth)
+            ],  # fmt: skip
+        )
+    # with the true variances, SAP's ρ² and MIG's -1/2 log(1 - ρ²) rank the latents of a
+    # factor alike: wherever both decide, the groupings coincide
+    both = ~t.sap_tied & ~t.mig_tied
+    assert both.any()
+    assert (t.sap_grouping[both] == t.mig_grouping[both]).all()
+    s = summarize(t)
+    assert set(s.metric) == set(ALL_METRICS)
+    assert s[s.metric.isin(["MIG", "DCI"])].published.isna().all()
+    for r in s[s.metric.isin(["MIG", "DCI"])].itertuples():
+        p = r.metric.lower()
+        rates = []
+        for _, g in t[t.scenario == r.scenario].groupby("seed"):
+            n = g[f"{p}_counted"].sum()
+            rates.append(100 * (g[f"{p}_success"] & g[f"{p}_counted"]).sum() / n if n else np.nan)
+        assert r.mean == pytest.approx(np.nanmean(rates), nan_ok=True)
+
+
+def test_published_default_keeps_the_old_columns(notebook_small):
+    assert "mig_success" not in notebook_small.columns and "kl" not in notebook_small.columns
+    assert set(summarize(notebook_small).metric) == {"I_m", "SAP"}
+
+
+def test_metrics_for_scenario_public_and_degenerate_rows():
+    assert _metrics_for_scenario is metrics_for_scenario
+    sc = scenario("3-4-3", 2)
+    good = 30.0 * np.eye(3, 4)
+    dup = np.vstack([good[:2], good[1]])  # two identical latents
+    B = np.stack([good, np.full((3, 4), np.nan), dup])
+    Sw = np.stack([0.1 * np.eye(3), np.eye(3), 1e-300 * np.eye(3)])
+    cols = metrics_for_scenario(sc, "exact", B, Sw, metrics="all")
+    assert cols["mig_degenerate"].tolist()[:2] == ["", "nonfinite"]
+    # a numerically singular Σ_X (identical latents, no noise): named, not a number
+    assert cols["mig_degenerate"][2] == "singular" and cols["dci_degenerate"][2] == "singular"
+    assert np.isnan(cols["mig_score"][1:]).all() and not cols["dci_success"][1:].any()
+    # MIG groups each factor with its top latent by ρ²_ij = Cov(x_i, v_j)² / (Var x_i Var v_j),
+    # written out here from the model (x = B y + w, Cov(x, v) = B Γ Σ_V)
+    cross = good @ sc.Gamma @ sc.Sigma_V
+    var_x = np.diagonal(good @ sc.Sigma_Y @ good.T) + 0.1
+    rho2 = cross**2 / (var_x[:, None] * np.diagonal(sc.Sigma_V)[None, :])
+    top = np.argmax(rho2, axis=0)
+    blocks = {}
+    for j, i in enumerate(top):
+        blocks.setdefault(int(i), []).append(j)
+    assert cols["mig_grouping"][0] == format_grouping(blocks.values())
+    assert set(metrics_for_scenario(sc, "exact", B[:1], Sw[:1])) == {
+        "mi_xv", "im_value", "im_grouping", "im_tied", "im_n_tied", "im_gap", "im_valid",
+        "im_success", "sap_score", "sap_grouping", "sap_tied", "sap_success",
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="^B: expected shape"):
+        metrics_for_scenario(sc, "exact", good, Sw[0])
+    with pytest.raises(ValueError, match="^Sigma_W: expected shape"):
+        metrics_for_scenario(sc, "exact", B, Sw[:2])
+
+
+def test_add_counted_rules():
+    df = pd.DataFrame(
+        {
+            "regime": ["interior", "interior", "collapsed", "interior"],
+            "converged": [True, False, True, True],
+            "m": 2,
+            "im_success": True,
+            "im_tied": [False, False, False, True],
+            "im_valid": [True, True, True, True],
+            "mig_success": True,
+            "mig_tied": [False, True, False, False],
+        }
+    )
+    ex = add_counted(df.copy(), "exact")
+    assert ex.status.tolist() == ["interior", "unconverged", "collapsed", "interior"]
+    assert ex.im_counted.tolist() == [True, True, False, False]
+    assert ex.mig_counted.tolist() == [True, False, False, True]
+    assert "sap_counted" not in ex.columns
+    nb = add_counted(df.assign(m=1), "notebook")
+    assert nb.im_counted.all() and not nb.mig_counted.any()  # MIG needs two latents
+
+
+def test_protocol_docstring_examples():
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module("lingauss.protocol"))
+    assert result.attempted > 0 and result.failed == 0

@@ -1,4 +1,6 @@
-"""``lingauss hypothesis``: test the slides' claim (I_m beats SAP iff G < m) on a configuration."""
+"""``lingauss hypothesis``: test the slides' claim (I_m beats SAP iff G < m) on a configuration;
+with ``--metrics``, rank every grouping metric (I_m, SAP, MIG, DCI) by how often its grouping
+matches the truth (:func:`lingauss.slides_hypothesis.metric_agreement`)."""
 
 from __future__ import annotations
 
@@ -16,15 +18,41 @@ def register(subparsers) -> None:
         help="test the slides' hypothesis (I_m beats SAP when G < m) on a configuration",
         description=(
             "Measure the I_m and SAP success rates per scenario over seeds, pair them seed by "
-            "seed, and compare the sign of the difference with the slides' prediction."
+            "seed, and compare the sign of the difference with the slides' prediction. With "
+            "--metrics all, rank I_m, SAP, MIG and DCI per scenario by how often their grouping "
+            "matches the true one (on a common set of cells)."
         ),
     )
     p.add_argument("--config", choices=[*HYPOTHESIS_CONFIGS, "all"], default="4-5-4")
     p.add_argument("--protocol", choices=["notebook", "exact"], default="notebook")
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument(
+        "--metrics",
+        type=_metrics,
+        default=None,
+        metavar="LIST",
+        help="rank these metrics (comma-separated among I_m, SAP, MIG, DCI, or 'all') "
+        "instead of the I_m-versus-SAP test",
+    )
+    p.add_argument(
+        "--gammas", type=_floats, default=None, help="comma-separated gamma grid (quick look)"
+    )
+    p.add_argument("--lambdas", type=_floats, default=None, help="comma-separated lambda grid")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
+
+
+def _metrics(text):
+    from .reproduce import _metrics as parse
+
+    return parse(text)
+
+
+def _floats(text):
+    from .reproduce import _floats as parse
+
+    return parse(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,9 +61,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise ValueError(f"--seeds: need at least 1, got {args.seeds}")
+    grid = {}
+    if args.gammas is not None:
+        grid["gammas"] = args.gammas
+    if args.lambdas is not None:
+        grid["lambdas"] = args.lambdas
+    if args.metrics is not None:
+        return _run_agreement(args, grid)
     bar = _progress(None, disable=args.json or args.no_progress or not sys.stderr.isatty())
     try:
-        df = hypothesis_test(args.config, args.protocol, args.seeds, progress=bar.update)
+        df = hypothesis_test(args.config, args.protocol, args.seeds, progress=bar.update, **grid)
     finally:
         bar.close()
     if args.json:
@@ -58,5 +93,72 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{r.config:<8}{r.scenario:>5}{r.G:>3}{r.m:>3}{r.im_rate:>8.1f}{r.sap_rate:>8.1f}"
             f"{r.difference:>8.1f}{ci:>18}  {r.predicted:<10}{r.observed:<9}{r.verdict}"
+        )
+    return 0
+
+
+def _clean(v):
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def _run_agreement(args, grid) -> int:
+    from ..slides_hypothesis import (
+        agreement_by_relation,
+        agreement_ranking,
+        format_agreement_markdown,
+        metric_agreement,
+    )
+    from .reproduce import _progress
+
+    bar = _progress(None, disable=args.json or args.no_progress or not sys.stderr.isatty())
+    try:
+        df = metric_agreement(
+            args.config,
+            args.protocol,
+            args.seeds,
+            metrics=args.metrics,
+            progress=bar.update,
+            **grid,
+        )
+    finally:
+        bar.close()
+    ranking = agreement_ranking(df)
+    if args.json:
+        payload = {
+            "protocol": args.protocol,
+            "seeds": args.seeds,
+            "metrics": list(args.metrics),
+            "rows": [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")],
+            "ranking": [
+                {k: _clean(v) for k, v in r.items()} for r in ranking.to_dict(orient="records")
+            ],
+        }
+        print(json.dumps(payload))
+        return 0
+    print(
+        f"which metric tracks the true grouping best, {args.protocol} protocol, "
+        f"{args.seeds} seed(s): agreement rate (%) = cells where the metric's grouping equals "
+        "the truth"
+        + (" and is decided, among interior cells" if args.protocol == "exact" else ", all cells")
+        + "; mean ± sd over seeds; bold = best (the leader, or not distinguishable from it by a "
+        "paired 95% t interval)"
+    )
+    print(format_agreement_markdown(df))
+    print(f"{'config':<8}{'scen':>5}{'G':>3}{'m':>3}  {'ranking':<44}slides' pick among best")
+    for r in ranking.itertuples(index=False):
+        print(
+            f"{r.config:<8}{r.scenario:>5}{r.G:>3}{r.m:>3}  {r.order:<44}"
+            f"{r.slides} {'yes' if r.slides_best else 'no'}"
+        )
+    print()
+    print("pooled by G versus m (scenarios where the metric is among the best / has the top rate):")
+    for r in agreement_by_relation(df).itertuples(index=False):
+        print(
+            f"  {r.relation}  {r.metric:<4} best in {r.n_best}/{r.n_scenarios}, top rate in "
+            f"{r.n_top}, mean rate {r.mean_rate:.1f}"
         )
     return 0

@@ -1,4 +1,5 @@
-"""``lingauss solve``: one cell of a table — the kept BA solution, its regime and metrics."""
+"""``lingauss solve``: one cell of a table — the kept BA solution, its regime, the KL
+decomposition and every metric (I_m, SAP, matched MI, MIG, DCI)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ def register(subparsers) -> None:
         help="solve one (config, scenario, gamma, lambda) cell and print its metrics",
         description=(
             "Run the cell's Blahut-Arimoto restarts exactly as 'lingauss reproduce' does for "
-            "the same seed, and print the kept solution, its regime and the I_m and SAP results."
+            "the same seed, and print the kept solution, its regime, the KL decomposition and "
+            "the I_m, SAP, matched MI, MIG and DCI results (I_m and SAP under the protocol's "
+            "conventions, the others on the true joint covariance of (X, V))."
         ),
     )
     p.add_argument("--config", choices=list(CONFIGS), required=True)
@@ -49,7 +52,14 @@ def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed: must be >= 0, got {args.seed}")
     res = solve_cell(
-        args.config, args.scenario, args.gamma, args.lam, args.protocol, args.seed, init=args.init
+        args.config,
+        args.scenario,
+        args.gamma,
+        args.lam,
+        args.protocol,
+        args.seed,
+        init=args.init,
+        metrics="all",
     )
     row = {k: _clean(v) for k, v in res.row.items()}
     sol = res.solution
@@ -73,6 +83,17 @@ def run(args: argparse.Namespace) -> int:
         f"counted={row['im_counted']}",
         f"SAP             {_f(row['sap_score'])}  grouping {row['sap_grouping'] or '-'}  "
         f"tied={row['sap_tied']}  success={row['sap_success']}  counted={row['sap_counted']}",
+        f"MIG             {_f(row['mig_score'])}  grouping {row['mig_grouping'] or '-'}  "
+        f"degenerate={row['mig_degenerate'] or 'no'}  success={row['mig_success']}  "
+        f"counted={row['mig_counted']}",
+        f"DCI             D {_f(row['dci_d'])}  C {_f(row['dci_c'])}  I {_f(row['dci_i'])}  "
+        f"grouping {row['dci_grouping'] or '-'}  degenerate={row['dci_degenerate'] or 'no'}  "
+        f"success={row['dci_success']}  counted={row['dci_counted']}",
+        f"matched MI      {_f(row['matched_mi'])} nats",
+        f"KL term         {_f(row['kl'])} nats = index-code MI I(X;Y) {_f(row['index_code_mi'])}"
+        f" + total correlation {_f(row['total_correlation'])} + dimension-wise KL "
+        f"{_f(row['dimensionwise_kl'])}  (marginal KL {_f(row['marginal_kl'])})",
+        "(MIG, DCI, matched MI and the decomposition use the true joint covariance of (X, V))",
         "",
         f"B =\n{sol.B}",
         f"Sigma_W =\n{sol.Sigma_W}",

@@ -57,6 +57,7 @@ from ..scenarios import canonical_grouping
 __all__ = [
     "IMResult",
     "im_score",
+    "im_score_from_tables",
     "im_partition_value",
     "im_score_bruteforce",
     "authors_partition_order",
@@ -616,6 +617,13 @@ def im_score(
     """
     tie_tol = _check_options(method, tie_rule, tie_tol)
     C, batch, m, s = _check_joint(cov_xv, m)
+    method = _resolve_method(method, tie_rule, m, s)
+    w, h, valid = _tables(C, m, s)
+    same_v = bool(np.all(C[:, m:, m:] == C[:1, m:, m:]))
+    return _score(w, h, valid, m, s, batch, tie_rule, tie_tol, method, same_v)
+
+
+def _resolve_method(method: str, tie_rule: str, m: int, s: int) -> str:
     n_lab = m**s
     if method == "auto":
         method = (
@@ -630,14 +638,115 @@ def im_score(
             f"method: 'labelled' would enumerate m^s = {n_lab} partitions (limit "
             f"{_LABELLED_MAX}); use method='setpartition' with tie_rule='exact'"
         )
-    w, h, valid = _tables(C, m, s)
+    return method
+
+
+def _score(w, h, valid, m, s, batch, tie_rule, tie_tol, method, same_v) -> IMResult:
+    """Maximise over partitions given the tables (``w`` (P, m, 2^s), ``h`` (P, 2^s))."""
     if method == "labelled":
-        same_v = bool(np.all(C[:, m:, m:] == C[:1, m:, m:]))
         out = _im_labelled(w, h, valid, m, s, tie_rule, tie_tol, same_v)
     else:
         out = _im_setpartition(w, h, valid, m, s, tie_tol)
     value, part, grouping, n_tied, gap = out
     return _pack(value, part, grouping, n_tied, gap, valid, batch, s, method, tie_rule)
+
+
+def im_score_from_tables(
+    w,
+    h,
+    *,
+    tie_rule: str = "exact",
+    tie_tol: float = IM_TIE_TOL,
+    method: str = "auto",
+) -> IMResult:
+    """I_m from tabulated information terms (e.g. sample estimates), as :func:`im_score`.
+
+    ``I_m = max_S [ sum_i w[i, S_i] - sum_{i<k} 1/2 (h[S_i] + h[S_k] - h[S_i u S_k]) ]`` over
+    the labelled partitions ``S`` (empty slots contribute nothing), where
+
+    * ``w[i, S] = I(x_i; v_S)`` (nats) for latent ``i`` and the factor subset with bitmask
+      ``S`` (bit ``j`` = factor ``j``);
+    * ``h[S] = log|Σ_V[S, S]|`` (natural log-determinant of the factors' covariance block),
+      so that ``1/2 (h[S] + h[T] - h[S u T]) = I(v_S; v_T)`` for disjoint ``S``, ``T``.
+
+    This is the second half of :func:`im_score`, which builds the tables from a joint
+    covariance; estimators of the information terms (e.g. KSG, :mod:`neural.estimators`)
+    feed their own tables here and get the same maximisation, tie rules and result.
+
+    Parameters
+    ----------
+    w : array_like, shape (..., m, 2**s)
+        Column 0 (the empty set) must be 0. A table with a non-finite entry gives an invalid
+        result (``valid=False``, value NaN, empty grouping), as an undefined information term
+        does in :func:`im_score`.
+    h : array_like, shape (2**s,) or (..., 2**s)
+        Finite; ``h[..., 0]`` (the empty set) must be 0. A single vector is shared by the
+        whole stack.
+    tie_rule, tie_tol, method :
+        As in :func:`im_score`.
+
+    Returns
+    -------
+    IMResult
+        Scalars for a single ``(m, 2**s)`` table, arrays over the stack otherwise.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes (the last axis not a power of two, ``h`` not matching ``w``), non-zero
+        empty-set entries, non-finite ``h``, or bad options.
+
+    Examples
+    --------
+    The tables of a joint covariance give :func:`im_score`'s answer:
+
+    >>> import numpy as np
+    >>> cov = np.eye(4)
+    >>> cov[0, 2] = cov[2, 0] = 0.8   # x_0 ~ v_0
+    >>> cov[1, 3] = cov[3, 1] = 0.6   # x_1 ~ v_1
+    >>> i0, i1 = -0.5 * np.log(1 - 0.64), -0.5 * np.log(1 - 0.36)
+    >>> w = np.array([[0.0, i0, 0.0, i0], [0.0, 0.0, i1, i1]])   # subsets {}, {0}, {1}, {0,1}
+    >>> r = im_score_from_tables(w, np.zeros(4))                # independent unit factors
+    >>> r.grouping, bool(np.isclose(r.value, im_score(cov, 2).value))
+    (((0,), (1,)), True)
+    """
+    tie_tol = _check_options(method, tie_rule, tie_tol)
+    try:
+        w = np.asarray(w, dtype=np.float64)
+        h = np.asarray(h, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"w, h: cannot be converted to float arrays ({exc})") from None
+    if w.ndim < 2:
+        raise ValueError(f"w: expected shape (..., m, 2**s), got {w.shape}")
+    m, ns = w.shape[-2], w.shape[-1]
+    s = ns.bit_length() - 1
+    if m < 1 or s < 1 or ns != 1 << s:
+        raise ValueError(f"w: expected shape (..., m, 2**s) with m >= 1 and s >= 1, got {w.shape}")
+    if h.ndim < 1 or h.shape[-1] != ns:
+        raise ValueError(f"h: expected shape (..., {ns}) to match w, got {h.shape}")
+    if not np.all(np.isfinite(h)):
+        raise ValueError("h: contains NaN or infinite entries")
+    if np.any(h[..., 0] != 0):
+        raise ValueError("h: the empty-set entry h[..., 0] must be 0")
+    with np.errstate(invalid="ignore"):
+        if np.any(np.isfinite(w[..., 0]) & (w[..., 0] != 0)):
+            raise ValueError("w: the empty-set column w[..., 0] must be 0")
+    batch = w.shape[:-2]
+    same_v = h.ndim == 1
+    try:
+        hb = h[None] if same_v else np.broadcast_to(h, batch + (ns,))
+    except ValueError:
+        raise ValueError(
+            f"h: batch shape {h.shape[:-1]} does not broadcast to w's {batch}"
+        ) from None
+    wf = w.reshape((-1, m, ns))
+    valid = np.all(np.isfinite(wf), axis=(1, 2))
+    wf = np.where(valid[:, None, None], wf, 0.0)
+    hf = hb if same_v else np.ascontiguousarray(hb).reshape((-1, ns))
+    method = _resolve_method(method, tie_rule, m, s)
+    if method == "setpartition" and same_v:
+        hf = np.broadcast_to(hf, (wf.shape[0], ns))
+    return _score(wf, hf, valid, m, s, batch, tie_rule, tie_tol, method, same_v)
 
 
 def _pack(value, part, grouping, n_tied, gap, valid, batch, s, method, tie_rule):
