@@ -702,9 +702,17 @@ class _Run:
         kl, nll, mse = _safe_terms(A, B, self.Sz(z), Sw, self.Sy[sel])
         return kl + self.g[sel] * nll + self.lm[sel] * mse
 
+    @staticmethod
+    def _subset(arrays, keep):
+        """Keep the rows of ``arrays`` (a pre-step snapshot) for members still active."""
+        if keep is None or keep.all():
+            return arrays
+        return tuple(x[keep] for x in arrays)
+
     def record(self, h):
+        """Record loss and I(X;Y); returns the keep-mask when members had to be retired."""
         if h % self.history_every or not self.idx.size:
-            return
+            return None
         r = h // self.history_every
         all_ = slice(None)
         loss = self.loss(self.A, self.B, self.z, self.Sw, all_)
@@ -715,9 +723,10 @@ class _Run:
             self.retire(bad, "nonfinite", h)
             loss = loss[~bad]
             if not self.idx.size:
-                return
+                return ~bad
         self.loss_hist[r, self.idx] = loss
         self.mi_hist[r, self.idx] = _mi_xy(self.B, self.Sw, self.Sy)
+        return ~bad if bad.any() else None
 
     def retire(self, mask, why, h):
         ids = self.idx[mask]
@@ -888,7 +897,9 @@ class _Run:
             old = (self.A, self.z)
             self.decoder()
             h += 1
-            self.record(h)
+            old = self._subset(old, self.record(h))
+            if not self.idx.size:
+                break
             if stop_rule == "notebook" and h > 1:
                 self.notebook_check(old, h, decoder_step=True)
             elif stop_rule == "block" and h > 1:
@@ -902,9 +913,10 @@ class _Run:
             h += 1
             if not self.idx.size:
                 break
-            if not kept.all():
-                old = tuple(x[kept] for x in old)
-            self.record(h)
+            old = self._subset(old, kept)
+            old = self._subset(old, self.record(h))
+            if not self.idx.size:
+                break
             if stop_rule == "notebook":
                 self.notebook_check(old, h, decoder_step=False)
             elif stop_rule == "block":
@@ -999,7 +1011,12 @@ def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
         if np.isfinite(mi[p]):
             hist = np.append(hist, mi[p])
         regime[p] = classify_regime(
-            hist, bool(converged[p]), collapse_tol, run.loss_hist[:, p], mineig[p]
+            hist,
+            bool(converged[p]),
+            collapse_tol,
+            run.loss_hist[:, p],
+            # a breakdown of the arithmetic is itself evidence of passing float64 resolution
+            0.0 if reason[p] == "nonfinite" else mineig[p],
         )
     floor_active = None
     if run.floor is not None:

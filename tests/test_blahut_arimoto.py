@@ -469,3 +469,23 @@ def test_classify_regime_on_synthetic_histories():
     assert classify_regime(grow, False, loss_history=-0.01 * t) == "divergent"
     # growth while the loss is flat: no evidence of a loss unbounded below
     assert classify_regime(grow, False, loss_history=0 * t + 1.0) != "divergent"
+
+
+def test_breakdown_of_one_member_leaves_the_rest_of_the_batch_intact():
+    """A γ = 3 run under the notebook rule (no resolution stop) drives Σ_W below float64
+    resolution until its covariance is no longer PD; it must be retired as 'nonfinite' (and
+    read as divergent: its I(X;Y) was rising) while the other members run on unchanged."""
+    sc = scenario("3-4-3", 2)
+    rng = np.random.default_rng(0)
+    B0, Sw0 = random_encoder(3, 4, rng, size=3)
+    opts = dict(stop_rule="notebook", history_every=1, max_half_steps=3000)
+    res = blahut_arimoto_batch(sc.Sigma_Y, 3, [0.9, 3.0, 1.0], [0.0, 0.0, 0.0], B0, Sw0, **opts)
+    assert res.stop_reason[1] == "nonfinite"
+    assert res.regime[1] == "divergent"
+    assert res.half_steps[1] < 3000
+    for k in (0, 2):  # the same runs alone: bit-identical results
+        alone = blahut_arimoto_batch(
+            sc.Sigma_Y, 3, [[0.9, 3.0, 1.0][k]], [0.0], B0[k : k + 1], Sw0[k : k + 1], **opts
+        )
+        np.testing.assert_array_equal(alone.B[0], res.B[k])
+        assert alone.stop_reason[0] == res.stop_reason[k]
