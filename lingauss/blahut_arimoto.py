@@ -552,6 +552,7 @@ def blahut_arimoto_batch(
     collapse_tol: float = 1e-8,
     variance_floor: float | tuple[float, float] | None = None,
     block_tol: float | None = None,
+    n_jobs: int | None = 1,
 ) -> BatchSolution:
     """Run many Blahut–Arimoto problems together as stacked arrays.
 
@@ -599,6 +600,10 @@ def blahut_arimoto_batch(
         optimum; ``constrained``/``floor_active`` in the result say where it binds.
     block_tol : float, optional
         Threshold of the ``"block"`` rule.
+    n_jobs : int, optional
+        Worker processes; the stack is split into ``n_jobs`` contiguous chunks that run in
+        parallel (``None`` or ``-1``: one per usable core). Members never interact, so the
+        result is bit-identical to ``n_jobs=1``; worth it from a few hundred problems on.
 
     Returns
     -------
@@ -626,12 +631,92 @@ def blahut_arimoto_batch(
         raise ValueError(f"history_every: must be >= 1, got {history_every!r}")
     tol = check_positive_scalar(tol, "tol")
     Sy, gamma, lam, B0, Sw0 = _check_batch_inputs(Sigma_Y, m, gamma, lam, B0, Sigma_W0, diagonal)
-    run = _Run(Sy, gamma, lam, B0, Sw0, diagonal, int(max_half_steps), int(history_every), floor)
+    n_jobs = _resolve_jobs(n_jobs, B0.shape[0])
+    common = (
+        diagonal,
+        int(max_half_steps),
+        int(history_every),
+        floor,
+        stop_rule,
+        tol,
+        block_tol,
+        collapse_tol,
+    )
+    if n_jobs == 1:
+        return _solve_chunk((Sy, gamma, lam, B0, Sw0, *common))
+    bounds = np.linspace(0, B0.shape[0], n_jobs + 1).astype(int)
+    chunks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    args = [(Sy[c], gamma[c], lam[c], B0[c], Sw0[c], *common) for c in chunks]
+    with _pool(n_jobs) as pool:
+        parts = list(pool.map(_solve_chunk, args))
+    return _concat_batches(parts)
+
+
+def _solve_chunk(args) -> BatchSolution:
+    Sy, gamma, lam, B0, Sw0, diagonal, H, every, floor, stop_rule, tol, block_tol, ctol = args
+    run = _Run(Sy, gamma, lam, B0, Sw0, diagonal, H, every, floor)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         # past float64 resolution (stop_rule "none"/"notebook" with γ > 1) values may turn
         # non-finite; such runs are retired with stop_reason "nonfinite"
         run.loop(stop_rule, tol, block_tol)
-    return _finish(run, collapse_tol)
+    return _finish(run, ctol)
+
+
+def _resolve_jobs(n_jobs, P: int) -> int:
+    import os
+
+    if n_jobs is None or n_jobs == -1:
+        try:
+            n_jobs = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            n_jobs = os.cpu_count() or 1
+    if not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
+        raise ValueError(f"n_jobs: must be a positive integer, -1 or None, got {n_jobs!r}")
+    return int(max(1, min(n_jobs, P)))
+
+
+def _pool(n_jobs: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
+
+
+def _concat_batches(parts: list[BatchSolution]) -> BatchSolution:
+    """Stack the results of consecutive chunks of one problem list, in order."""
+
+    def cat(name, axis=0):
+        return np.concatenate([np.asarray(getattr(p, name)) for p in parts], axis=axis)
+
+    loss = LossTerms(
+        *(
+            np.concatenate([np.asarray(getattr(p.loss, k)) for p in parts])
+            for k in ("kl", "nll", "mse", "total", "gamma", "lam")
+        )
+    )
+    floor = cat("floor_active") if parts[0].floor_active is not None else None
+    return BatchSolution(
+        A=cat("A"),
+        B=cat("B"),
+        Sigma_Z=cat("Sigma_Z"),
+        Sigma_W=cat("Sigma_W"),
+        gamma=cat("gamma"),
+        lam=cat("lam"),
+        loss=loss,
+        half_steps=cat("half_steps"),
+        stop_reason=cat("stop_reason"),
+        converged=cat("converged"),
+        regime=cat("regime"),
+        mutual_information_xy=cat("mutual_information_xy"),
+        min_eig_sigma_w=cat("min_eig_sigma_w"),
+        loss_history=cat("loss_history", 1),
+        mi_history=cat("mi_history", 1),
+        history_every=parts[0].history_every,
+        constrained=parts[0].constrained,
+        floor_active=floor,
+    )
 
 
 class _Run:

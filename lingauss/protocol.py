@@ -427,7 +427,9 @@ def _scenarios_by_seed(label, scs, protocol, seeds):
 
 
 # ------------------------------------------------------------------------------- the engine
-def _run_group(label, scs_by_seed, protocol, seeds, gammas, lambdas, progress, keep=False):
+def _run_group(
+    label, scs_by_seed, protocol, seeds, gammas, lambdas, progress, keep=False, n_jobs=1
+):
     """All runs of one group of scenarios (same m, n) over all seeds, in batched BA calls.
 
     ``scs_by_seed[a][k]`` is scenario ``k`` under seed ``a``.
@@ -465,6 +467,7 @@ def _run_group(label, scs_by_seed, protocol, seeds, gammas, lambdas, progress, k
         tol=protocol.tol,
         stop_rule=protocol.stop_rule,
         history_every=protocol.history_every,
+        n_jobs=n_jobs,
     )
     parts = []
     for lo in range(0, P, chunk):
@@ -840,6 +843,7 @@ def success_table(
     lambdas: Sequence[float] = LAMBDAS,
     progress: Callable[[int], None] | None = None,
     metrics="published",
+    n_jobs: int | None = 1,
 ) -> pd.DataFrame:
     """Per-cell results of a protocol: one row per (config, scenario, γ, λ, seed).
 
@@ -860,6 +864,9 @@ def success_table(
         The grid (default the published 5 × 5).
     progress : callable, optional
         Called with the number of BA runs just finished (e.g. ``tqdm.update``).
+    n_jobs : int, optional
+        Worker processes for the batched solver (``None``/``-1``: one per usable core); the
+        results do not depend on it (see :func:`lingauss.blahut_arimoto_batch`).
     metrics : "published", "all" or a selection of names
         ``"published"`` (default): I_m and SAP. ``"all"`` (or any selection naming MIG or
         DCI) adds, per cell, the KL decomposition, the matched MI, MIG and DCI, computed on
@@ -897,7 +904,9 @@ def success_table(
     frames = []
     for label, scs in groups:
         by_seed = _scenarios_by_seed(label, scs, prot, seeds)
-        chosen, _, R = _run_group(label, by_seed, prot, seeds, gammas, lambdas, progress)
+        chosen, _, R = _run_group(
+            label, by_seed, prot, seeds, gammas, lambdas, progress, n_jobs=n_jobs
+        )
         frames.append(_rows(label, by_seed, prot, seeds, gammas, lambdas, chosen, R, metrics))
     return pd.concat(frames, ignore_index=True)
 

@@ -43,6 +43,13 @@ def register(subparsers) -> None:
         default=DEFAULT_SEEDS,
         help=f"number of seeds (default {DEFAULT_SEEDS})",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=-1,
+        help="worker processes for the solver (default -1: one per usable core; results "
+        "do not depend on it)",
+    )
     p.add_argument("--out", type=Path, help="write cells.csv, summary.csv, published.csv here")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument(
@@ -163,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             lambdas=lambdas,
             progress=bar.update,
             metrics="all",
+            n_jobs=args.jobs,
         )
     finally:
         bar.close()
