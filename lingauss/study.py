@@ -594,6 +594,7 @@ def solve_fixed_point_grid(
     block_tol: float | None = None,
     tol: float = 1e-10,
     collapse_tol: float = 1e-8,
+    n_jobs: int | None = 1,
 ) -> FixedPointGrid:
     """Solve every (β, λ) cell from the same ``inits`` initial encoders, all in one batch.
 
@@ -620,6 +621,10 @@ def solve_fixed_point_grid(
         scenarios). ``max_half_steps`` is the budget of both rules.
     tol, collapse_tol : float
         The exact rule's tolerance and the collapse threshold on ``I(X;Y)`` (nats).
+    n_jobs : int, optional
+        Worker processes for the exact rule (passed to
+        :func:`~lingauss.blahut_arimoto.blahut_arimoto_batch`; results are bit-identical);
+        the authors' rule runs in this process.
 
     Returns
     -------
@@ -678,6 +683,7 @@ def solve_fixed_point_grid(
             stop_rule="exact",
             history_every=2 * record_every,
             collapse_tol=collapse_tol,
+            n_jobs=n_jobs,
         )
         A, B, Sz, Sw = res.A, res.B, res.Sigma_Z, res.Sigma_W
         half_steps, reason = res.half_steps, res.stop_reason
@@ -756,6 +762,7 @@ def fixed_point_study(
     max_half_steps: int | None = None,
     block_tol: float | None = None,
     tol: float = 1e-10,
+    n_jobs: int | None = 1,
 ) -> pd.DataFrame:
     """The fixed-point half of the λβ study as a tidy table, one row per (n, β, λ, init).
 
@@ -791,6 +798,7 @@ def fixed_point_study(
         max_half_steps=max_half_steps,
         block_tol=block_tol,
         tol=tol,
+        n_jobs=n_jobs,
     )
     return _grid_frame(grid)
 

@@ -360,3 +360,10 @@ def test_authors_rule_firing_on_a_drift_is_still_divergent():
     assert (div.regime == "divergent").all() and not div.converged.any()
     inner = df[df.beta == 4.0]
     assert (inner.regime == "interior").all() and inner.converged.all()
+
+
+def test_parallel_exact_rule_is_bit_identical(small):
+    kw = dict(seed=3, betas=[1.0, 4.0], lams=[0.0, 2.0], max_half_steps=400)
+    a = fixed_point_study(small, 2, **kw)
+    b = fixed_point_study(small, 2, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(a, b)

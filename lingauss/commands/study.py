@@ -59,6 +59,12 @@ def register(subparsers) -> None:
         default=None,
         help="fixed point: override the half-step budget (default the study's 50000/100000)",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="fixed point, exact rule: worker processes (-1: one per core; default 1)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=Path, help="write runs.csv and summary.csv here")
     p.add_argument("--plots", type=Path, help="write the heatmap figure (PNG) here")
@@ -154,7 +160,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--steps: only for --method adamw or best")
     if args.max_half_steps is not None and args.max_half_steps < 1:
         raise ValueError(f"--max-half-steps: must be >= 1, got {args.max_half_steps}")
-    budget = dict(stop_rule=args.stop_rule, seed=args.seed, max_half_steps=args.max_half_steps)
+    budget = dict(
+        stop_rule=args.stop_rule,
+        seed=args.seed,
+        max_half_steps=args.max_half_steps,
+        n_jobs=None if args.jobs == -1 else args.jobs,
+    )
     t0 = time.perf_counter()
     explanation = None
     if args.method == "fixed-point":
