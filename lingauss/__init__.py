@@ -45,6 +45,18 @@ from .scenarios import *  # noqa: F401,F403
 from .scenarios import __all__ as _scenarios_all
 from .slides_hypothesis import *  # noqa: F401,F403
 from .slides_hypothesis import __all__ as _hypothesis_all
+from .study import (
+    PUBLISHED_STUDY,
+    STUDY_BETAS,
+    STUDY_LAMS,
+    FixedPointGrid,
+    evaluate_solutions,
+    fixed_point_study,
+    solve_fixed_point_grid,
+    study_heatmap,
+    study_scenario,
+    summarize_study,
+)
 
 __version__ = "0.1.0"
 
@@ -73,6 +85,16 @@ __all__ = [
     *_rd_all,
     *_protocol_all,
     *_hypothesis_all,
+    "PUBLISHED_STUDY",
+    "STUDY_BETAS",
+    "STUDY_LAMS",
+    "FixedPointGrid",
+    "evaluate_solutions",
+    "fixed_point_study",
+    "solve_fixed_point_grid",
+    "study_heatmap",
+    "study_scenario",
+    "summarize_study",
     "metrics",
     "im_score",
     "sap_score",

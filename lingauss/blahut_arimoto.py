@@ -582,8 +582,8 @@ def blahut_arimoto_batch(
         ``"notebook"``: the authors' rule (reference §6.3): after a half-step, the changed
         block's Frobenius changes are ≤ 1e-8, the loss change rounds to 0 at 8 decimals and
         the reconstruction error is ≤ 1e-6. ``"block"``: the follow-up study's rule, stop
-        after a half-step whose updated block ((A, Σ_Z) or (B, Σ_W), stacked) changed by a
-        Frobenius norm ≤ ``block_tol``. ``"none"``: always use the whole budget.
+        after a half-step in which both matrices of the updated block ((A, Σ_Z) or (B, Σ_W))
+        changed by a Frobenius norm ≤ ``block_tol`` each. ``"none"``: always use the whole budget.
     history_every : int, optional
         Record the loss and I(X;Y) every this many half-steps; default
         ``max(1, max_half_steps // 500)`` (about 500 records, enough for the regime test).
@@ -968,11 +968,11 @@ class _Run:
         self.retire(stop, "converged", h)
 
     def block_check(self, old, h, decoder_step, block_tol):
-        """Stop when the Frobenius change of the block just updated is ≤ ``block_tol``."""
+        """Stop when both matrices of the block just updated moved by ≤ ``block_tol``."""
         if decoder_step:
-            d = np.sqrt(_fro(self.A - old[0]) ** 2 + _fro(self.z - old[1]) ** 2)
+            d = np.maximum(_fro(self.A - old[0]), _fro(self.z - old[1]))
         else:
-            d = np.sqrt(_fro(self.B - old[0]) ** 2 + _fro(self.Sw - old[1]) ** 2)
+            d = np.maximum(_fro(self.B - old[0]), _fro(self.Sw - old[1]))
         self.retire(d <= block_tol, "block_rule", h)
 
     def loop(self, stop_rule, tol, block_tol=None):
