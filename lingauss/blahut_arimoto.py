@@ -20,6 +20,7 @@ that stop drop out of the active set.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -1030,7 +1031,7 @@ def _floor_spectrum(K, eps, inverse):
 
 
 def _fro(x):
-    x = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
+    x = x.reshape(x.shape[0], math.prod(x.shape[1:]))
     return np.sqrt(np.einsum("ij,ij->i", x, x))
 
 
