@@ -35,9 +35,17 @@ from scipy.linalg import orthogonal_procrustes, subspace_angles
 from lingauss import Scenario
 from lingauss import scenario as make_published
 from lingauss.blahut_arimoto import Solution, blahut_arimoto, encoder_mutual_information
+from lingauss.decomposition import kl_decomposition
 from lingauss.gaussian import mutual_information
 from lingauss.loss import gamma_lambda_loss, reconstruction_error
-from lingauss.metrics import format_grouping, grouping_success, im_score, sap_score
+from lingauss.metrics import (
+    dci_score,
+    format_grouping,
+    grouping_success,
+    im_score,
+    mig_score,
+    sap_score,
+)
 
 from .config import LinearVAEConfig, MLPVAEConfig, TrainingConfig, VarianceFloor
 from .data import ScenarioSampler, make_generator
@@ -226,6 +234,18 @@ def compare_parameters(
         for term in ("total", "kl", "nll", "mse"):
             add(f"loss_{term}", path, float(getattr(t, term)))
         add("mi_xy", path, float(encoder_mutual_information(P["B"], P["Sigma_W"], Sy)))
+        # the β-TCVAE decomposition of the KL term and the other yardsticks (issue 6), exact
+        dec = kl_decomposition(P["B"], P["Sigma_W"], Sy)
+        for term in ("index_code_mi", "total_correlation", "dimensionwise_kl", "marginal_kl"):
+            add(f"kl_{term}", path, float(getattr(dec, term)))
+        joint = sc.joint_cov_xv(P["B"], P["Sigma_W"])
+        if sc.m >= 2:
+            mig = mig_score(joint, sc.m)
+            add("mig", path, float(mig.score), text=mig.degenerate or "")
+        dci = dci_score(joint, sc.m)
+        add("dci_disentanglement", path, float(dci.disentanglement), text=dci.degenerate or "")
+        add("dci_completeness", path, float(dci.completeness))
+        add("dci_informativeness", path, float(dci.informativeness))
         add("recon_error", path, float(reconstruction_error(P["A"], P["Sigma_Z"], Sy)))
         for j, sv in enumerate(np.linalg.svd(P["B"], compute_uv=False)):
             add("singular_value_B", path, float(sv), j)

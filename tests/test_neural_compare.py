@@ -44,6 +44,21 @@ def test_a_rotated_copy_of_the_optimum_compares_as_identical():
             _by(rows, q, "analytic"), rel=1e-9, abs=1e-12
         )
     assert abs(_by(rows, "loss_gap", "comparison")) < 1e-10
+    # the KL decomposition is reported on both paths and sums to the loss's KL term
+    # (index-code MI + TC + dimension-wise KL = KL; terms of order 1, float64 rounding)
+    for path in ("analytic", "learned"):
+        parts = sum(
+            _by(rows, f"kl_{t}", path)
+            for t in ("index_code_mi", "total_correlation", "dimensionwise_kl")
+        )
+        assert parts == pytest.approx(_by(rows, "loss_kl", path), rel=1e-9, abs=1e-12)
+        mi_split = _by(rows, "kl_index_code_mi", path) + _by(rows, "kl_marginal_kl", path)
+        assert mi_split == pytest.approx(_by(rows, "loss_kl", path), rel=1e-9, abs=1e-12)
+    # MIG and DCI depend on the rotation of the latents: they are reported, not equal
+    assert np.isfinite(_by(rows, "dci_informativeness", "learned"))
+    assert _by(rows, "dci_informativeness", "learned") == pytest.approx(
+        _by(rows, "dci_informativeness", "analytic"), rel=1e-9
+    )  # R² of regressing V on X is invariant under invertible maps of X
     for q in ("procrustes_rel_diff_B", "procrustes_rel_diff_A", "procrustes_rel_diff_Sigma_W"):
         assert _by(rows, q, "comparison") < 1e-9
     # principal angles of identical subspaces: arcsin of rounding noise (~1e-8 rad ~ 1e-6 deg)
