@@ -125,10 +125,6 @@ class _EntryView:
         return self.K[..., ij[0], ij[1]]
 
 
-def _logdet_spd(K: np.ndarray) -> np.ndarray:
-    return 2.0 * np.sum(np.log(np.diagonal(np.linalg.cholesky(K), axis1=-2, axis2=-1)), axis=-1)
-
-
 def _T(x):
     return np.swapaxes(x, -1, -2)
 
