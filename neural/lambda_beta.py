@@ -76,6 +76,10 @@ __all__ = [
     "train_best",
     "learned_study",
     "learned_frame",
+    "save_history",
+    "classify_learned_regime",
+    "LEARNED_COLLAPSE_NATS",
+    "LEARNED_FLOOR_FACTOR",
     "procrustes_rotation",
     "rotate_encoder",
     "explain_gap",
@@ -146,6 +150,10 @@ class LearnedRun:
     stop_reason : ndarray of str, shape (P,)
         ``"max_steps"``, or ``"nonfinite"`` for a member whose loss stopped being finite
         (its kept iterate is the last finite one).
+    device, dtype : str
+        Where and in which precision the training ran (e.g. ``"cuda:0"``, ``"float64"``).
+    jitter : float
+        The floor ``Σ = L L^T + jitter I`` of the AdamW parameterisation (0 for the best recipe).
     """
 
     scenario: Scenario = field(repr=False)
@@ -165,6 +173,9 @@ class LearnedRun:
     mi_history: np.ndarray = field(repr=False)
     record_every: int
     stop_reason: np.ndarray
+    device: str = "cpu"
+    dtype: str = "float64"
+    jitter: float = 0.0
 
     def __len__(self) -> int:
         return self.beta.size
@@ -269,9 +280,9 @@ def adamw_loss_and_grad(A, B, LZ, LW, c, beta, lam, jitter, *, grad: bool = True
     mse = c["trSy"] - 2.0 * (A * SyBt).sum((-2, -1)) + (AtA * Sx).sum((-2, -1))
     kl = 0.5 * (_tr(BSyBt) + _tr(Sw) - ldw - m)
     loss = nll + beta * kl + lam * mse
+    # no host sync: a failed Cholesky marks the member's loss NaN without a branch
     bad = (info_z != 0) | (info_w != 0)
-    if bool(bad.any()):
-        loss = torch.where(bad, torch.full_like(loss, float("nan")), loss)
+    loss = torch.where(bad, torch.full_like(loss, float("nan")), loss)
     Cx, _ = torch.linalg.cholesky_ex(Sx)
     mi = torch.log(torch.diagonal(Cx, dim1=-2, dim2=-1)).sum(-1) - 0.5 * ldw
     if not grad:
@@ -399,12 +410,12 @@ def train_adamw(
                 finite = torch.isfinite(loss)
                 alive &= finite
                 better = alive & (loss < best_loss)
-                if bool(better.any()):
-                    idx = better.nonzero().squeeze(1)
-                    for dst, src in zip(best, (A, B, LZ, LW)):
-                        dst.index_copy_(0, idx, src.detach().index_select(0, idx))
-                    best_loss = torch.where(better, loss, best_loss)
-                    best_step = torch.where(better, torch.full_like(best_step, step), best_step)
+                # masked copies rather than a data-dependent branch: no host-device sync per step
+                b3 = better[:, None, None]
+                for dst, src in zip(best, (A, B, LZ, LW)):
+                    torch.where(b3, src.detach(), dst, out=dst)
+                best_loss = torch.where(better, loss, best_loss)
+                best_step = torch.where(better, torch.full_like(best_step, step), best_step)
                 if step % every == 0:
                     r = step // every
                     loss_hist[r] = loss.cpu().numpy()
@@ -414,9 +425,9 @@ def train_adamw(
                 if step == steps:
                     break
                 gA, gB, gLZ, gLW = grads
-                dead = ~alive
+                keep = alive[:, None, None]
                 for g in grads:
-                    g[dead] = 0.0
+                    torch.where(keep, g, torch.zeros((), dtype=dt, device=dev), out=g)
                     torch.nan_to_num_(g, nan=0.0, posinf=0.0, neginf=0.0)
                 _clip_((gA, gB), recipe.clip_ab)
                 _clip_((gLZ, gLW), recipe.clip_chol)
@@ -443,6 +454,8 @@ def train_adamw(
             "record_every": every,
             "seconds": seconds,
             "stop_reason": np.where(alive.cpu().numpy(), "max_steps", "nonfinite"),
+            "device": str(dev),
+            "dtype": str(dt),
         }
 
 
@@ -564,6 +577,8 @@ def train_best(
             "record_every": every,
             "seconds": seconds,
             "stop_reason": np.full(P, "max_steps"),
+            "device": str(dev),
+            "dtype": str(dt),
         }
 
 
@@ -637,6 +652,9 @@ def learned_study(
         mi_history=out["mi_history"],
         record_every=int(out["record_every"]),
         stop_reason=np.asarray(out["stop_reason"]).astype(str),
+        device=str(out["device"]),
+        dtype=str(out["dtype"]).removeprefix("torch."),
+        jitter=float(getattr(recipe, "jitter", 0.0)),
     )
 
 
@@ -681,13 +699,98 @@ def _check_steps(steps) -> int:
     return int(steps)
 
 
+#: A learned run whose kept iterate carries at most this much ``I(X;Y)`` (nats) is collapsed.
+#: AdamW's constant-size steps keep a collapsed encoder jittering at 1e-6 to 1e-4 nats (measured
+#: on the study grid); every informative solution of the study carries more than 2 nats.
+LEARNED_COLLAPSE_NATS = 1e-3
+#: An AdamW run whose smallest eigenvalue of ``Σ_W`` is within this factor of the
+#: parameterisation's floor (``Σ_W = L L^T + jitter I``) is held there by the floor, not by the
+#: loss: the signature of a loss with no minimum (``Σ_W → 0``).
+LEARNED_FLOOR_FACTOR = 10.0
+
+
+def classify_learned_regime(
+    mi_xy: float,
+    min_eig_sigma_w: float,
+    jitter: float,
+    mi_history=None,
+) -> str:
+    """Regime of a gradient-trained member from its kept iterate.
+
+    * ``collapsed``: ``I(X;Y) <= LEARNED_COLLAPSE_NATS``;
+    * ``divergent``: with a floor (``jitter > 0``, the AdamW recipe), the smallest eigenvalue of
+      ``Σ_W`` is at most ``LEARNED_FLOOR_FACTOR · jitter``: the run presses against
+      ``Σ_W ⪰ jitter·I``, which an interior stationary point (whose ``Σ_W`` does not depend on
+      the jitter) does not do. Without a floor (the best recipe), the BA trajectory test
+      :func:`lingauss.blahut_arimoto.classify_regime` on the ``I(X;Y)`` record;
+    * ``interior`` otherwise.
+
+    The BA rule alone misreads AdamW: its constant-size steps make ``I(X;Y)`` fluctuate by
+    ~0.01 nats around an interior optimum (read as "still rising") and by tens of percent at the
+    floor (read as "not rising"). No convergence is claimed either way.
+    """
+    if not np.isfinite(mi_xy):
+        return "nonfinite"
+    if mi_xy <= LEARNED_COLLAPSE_NATS:
+        return "collapsed"
+    if jitter > 0:
+        return "divergent" if min_eig_sigma_w <= LEARNED_FLOOR_FACTOR * jitter else "interior"
+    if mi_history is None:
+        return "interior"
+    h = np.asarray(mi_history, dtype=float)
+    return classify_regime(h[np.isfinite(h)], False)
+
+
+def save_history(run: LearnedRun, path) -> None:
+    """Write a run's trajectories and kept-iterate diagnostics to ``path`` (``.npz``).
+
+    Keys: ``beta, lam, init, loss, best_step, stop_reason`` (per member), ``loss_history,
+    mi_history`` (records × members), ``record_every, steps, seconds, method, device, dtype,
+    jitter, scenario``. The encoders are not stored (``Σ_Z`` alone is ``P n²`` numbers);
+    retrain from the seed to get them. The file is written to a temporary name first and
+    renamed, so a failure leaves nothing half-written.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez(
+            tmp,
+            beta=run.beta,
+            lam=run.lam,
+            init=run.init,
+            loss=run.loss,
+            best_step=run.best_step,
+            stop_reason=run.stop_reason.astype(str),
+            loss_history=run.loss_history,
+            mi_history=run.mi_history,
+            record_every=run.record_every,
+            steps=run.steps,
+            seconds=run.seconds,
+            method=run.method,
+            device=run.device,
+            dtype=run.dtype,
+            jitter=run.jitter,
+            scenario=run.scenario.name,
+        )
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def learned_frame(run: LearnedRun) -> pd.DataFrame:
     """The tidy table of a :class:`LearnedRun`, with the columns of
     :func:`lingauss.study.fixed_point_study` (``half_steps`` replaced by ``steps`` and
     ``best_step``), ready for :func:`lingauss.study.summarize_study`.
 
-    ``regime`` comes from the run's ``I(X;Y)`` record (:func:`classify_regime`, not converged:
-    a gradient run has no convergence test).
+    ``regime`` comes from the kept iterate (:func:`classify_learned_regime`; a gradient run has
+    no convergence test, so ``converged`` is False throughout).
     """
     sc = run.scenario
     ev = evaluate_solutions(sc, run.A, run.B, run.Sigma_Z, run.Sigma_W, run.beta, run.lam)
@@ -705,11 +808,10 @@ def learned_frame(run: LearnedRun) -> pd.DataFrame:
     )
     df = pd.concat([df, ev], axis=1)
     df["h_y"] = float(entropy(sc.Sigma_Y))
-    regime = []
-    for p in range(len(run)):
-        h = run.mi_history[:, p]
-        regime.append(classify_regime(h[np.isfinite(h)], False))
-    df["regime"] = regime
+    df["regime"] = [
+        classify_learned_regime(mi, eig, run.jitter, run.mi_history[:, p])
+        for p, (mi, eig) in enumerate(zip(ev.mi_xy, ev.min_eig_sigma_w))
+    ]
     df["expected_regime"] = [expected_regime(b, lm) for b, lm in zip(run.beta, run.lam)]
     df["stop_reason"] = run.stop_reason
     df["converged"] = False

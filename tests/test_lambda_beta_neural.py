@@ -288,3 +288,63 @@ def test_cli_learned_method_prints_the_explanation(capsys):
     obj = json.loads(capsys.readouterr().out)
     assert obj["method"] == "best" and len(obj["cells"]) == 25 and len(obj["explanation"]) == 25
     assert {"verdict", "loss_gap", "sap_rotation"} <= set(obj["explanation"][0])
+    assert obj["training"]["device"] == "cpu" and obj["training"]["dtype"] == "float64"
+
+
+# ----------------------------------------------------------------- learned-run regimes
+def test_classify_learned_regime_rules():
+    from neural.lambda_beta import LEARNED_COLLAPSE_NATS, LEARNED_FLOOR_FACTOR
+    from neural.lambda_beta import classify_learned_regime as cl
+
+    j = 5e-5
+    assert cl(0.5 * LEARNED_COLLAPSE_NATS, 1.0, j) == "collapsed"
+    assert cl(2.0, 0.9 * LEARNED_FLOOR_FACTOR * j, j) == "divergent"
+    assert cl(2.0, 1.1 * LEARNED_FLOOR_FACTOR * j, j) == "interior"
+    assert cl(float("nan"), 1.0, j) == "nonfinite"
+    # no floor (best recipe): the BA trajectory test decides; a flat record is interior
+    assert cl(2.0, 1e-12, 0.0, np.full(50, 2.0)) == "interior"
+    assert cl(2.0, 1e-12, 0.0, 2.0 + np.arange(50.0)) == "divergent"
+
+
+@pytest.mark.parametrize(
+    "beta, lam, steps, expected",
+    [(16.0, 0.0, 3000, "collapsed"), (1.0, 2.0, 2000, "divergent"), (4.0, 2.0, 300, "interior")],
+)
+def test_adamw_runs_get_the_regime_of_their_cell(small, beta, lam, steps, expected):
+    """Collapse (β > 1, λ = 0), the floor of a loss with no minimum (β = 1, λ > 0), and an
+    interior minimum are told apart from the kept iterate, where the BA trajectory rule
+    misreads AdamW's constant-size steps."""
+    run = learned_study(small, 1, method="adamw", seed=0, betas=[beta], lams=[lam], steps=steps)
+    df = learned_frame(run)
+    assert df.regime.tolist() == [expected]
+    assert df.expected_regime.tolist() == [expected if expected != "interior" else "minimum"]
+
+
+def test_save_history_round_trip(small, tmp_path):
+    from neural.lambda_beta import save_history
+
+    run = learned_study(small, 2, method="adamw", seed=0, betas=[4.0], lams=[0.0, 2.0], steps=7)
+    save_history(run, tmp_path / "h.npz")
+    assert [p.name for p in tmp_path.iterdir()] == ["h.npz"]
+    with np.load(tmp_path / "h.npz") as z:
+        np.testing.assert_array_equal(z["mi_history"], run.mi_history)
+        np.testing.assert_array_equal(z["loss"], run.loss)
+        np.testing.assert_array_equal(z["lam"], run.lam)
+        assert z["stop_reason"].tolist() == run.stop_reason.tolist()
+        assert float(z["jitter"]) == STUDY_ADAMW[50].jitter and str(z["device"]) == "cpu"
+    with pytest.raises(FileNotFoundError):
+        save_history(run, tmp_path / "missing" / "h.npz")
+    assert [p.name for p in tmp_path.iterdir()] == ["h.npz"]
+
+
+def test_cli_learned_out_writes_tables_and_history(tmp_path, capsys):
+    from lingauss.cli import main
+
+    argv = ["study", "lambda-beta", "--method", "adamw", "--inits", "1", "--steps", "3",
+            "--max-half-steps", "50", "--device", "cpu", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    assert "training:" in capsys.readouterr().out
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["explanation.csv", "history.npz", "runs.csv", "summary.csv"]
+    with np.load(tmp_path / "history.npz") as z:
+        assert z["mi_history"].shape[1] == 25 and str(z["scenario"]) == "lambda-beta-n50"

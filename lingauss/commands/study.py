@@ -65,6 +65,17 @@ def register(subparsers) -> None:
         default=1,
         help="fixed point, exact rule: worker processes (-1: one per core; default 1)",
     )
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="adamw/best: torch device (auto = cuda when available, else cpu; cpu, cuda, cuda:N)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        default="float64",
+        help="adamw/best: torch dtype of the training (default float64)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=Path, help="write runs.csv and summary.csv here")
     p.add_argument("--plots", type=Path, help="write the heatmap figure (PNG) here")
@@ -168,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
     )
     t0 = time.perf_counter()
     explanation = None
+    train = None
     if args.method == "fixed-point":
         df = fixed_point_study(args.n, inits, **budget)
     else:
@@ -180,7 +192,20 @@ def run(args: argparse.Namespace) -> int:
 
         from ..study import solve_fixed_point_grid
 
-        learned = learned_study(args.n, inits, method=args.method, seed=args.seed, steps=args.steps)
+        learned = learned_study(
+            args.n,
+            inits,
+            method=args.method,
+            seed=args.seed,
+            steps=args.steps,
+            device=args.device,
+            dtype=args.dtype,
+        )
+        train = {
+            "device": learned.device,
+            "dtype": learned.dtype,
+            "train_seconds": learned.seconds,
+        }
         df = learned_frame(learned)
         grid = solve_fixed_point_grid(args.n, inits, **budget)
         explanation = summarize_explanation(explain_gap(learned, grid))
@@ -194,6 +219,9 @@ def run(args: argparse.Namespace) -> int:
             _atomic_write(
                 args.out / "explanation.csv", lambda p: explanation.to_csv(p, index=False)
             )
+            from neural.lambda_beta import save_history
+
+            save_history(learned, args.out / "history.npz")
     if args.plots is not None:
         from ..study import study_figure
 
@@ -211,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "h_y": float(df.h_y.iloc[0]),
             "seconds": seconds,
+            **({"training": train} if train is not None else {}),
             "cells": [_cell_entry(r, metrics) for _, r in summary.iterrows()],
         }
         if explanation is not None:
@@ -224,6 +253,8 @@ def run(args: argparse.Namespace) -> int:
         + (f" ({stop_rule} stop rule)" if args.method == "fixed-point" else "")
         + f", {inits} initialisation(s) per cell, seed {args.seed}: {seconds:.1f} s"
     )
+    if train is not None:
+        print(f"training: {train['train_seconds']:.1f} s on {train['device']} ({train['dtype']})")
     print(
         f"h(Y) = {df.h_y.iloc[0]:.4f} nats; cells: mean±sd [published {published} mean]; "
         "* = published mean outside our spread"
