@@ -777,6 +777,9 @@ def save_history(run: LearnedRun, path) -> None:
             jitter=run.jitter,
             scenario=run.scenario.name,
         )
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -326,6 +326,7 @@ def test_save_history_round_trip(small, tmp_path):
     run = learned_study(small, 2, method="adamw", seed=0, betas=[4.0], lams=[0.0, 2.0], steps=7)
     save_history(run, tmp_path / "h.npz")
     assert [p.name for p in tmp_path.iterdir()] == ["h.npz"]
+    assert (tmp_path / "h.npz").stat().st_mode & 0o044  # readable by others (not mkstemp's 0600)
     with np.load(tmp_path / "h.npz") as z:
         np.testing.assert_array_equal(z["mi_history"], run.mi_history)
         np.testing.assert_array_equal(z["loss"], run.loss)
