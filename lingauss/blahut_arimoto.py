@@ -20,6 +20,7 @@ that stop drop out of the active set.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -71,58 +72,110 @@ RESOLUTION_LIMIT = 1e-9
 def _inv_spd(K: np.ndarray) -> np.ndarray:
     """Inverse of a stack of small SPD matrices, shape ``(..., d, d)``.
 
-    For ``d <= 6`` a Cholesky factorisation, triangular inversion and product written out
-    entry by entry, each entry a vector over the stack: a few dozen vector operations instead
-    of one LAPACK call per matrix, several times faster than ``np.linalg.inv`` on thousands
-    of 3x3 matrices. Larger matrices go to LAPACK.
+    For ``d <= 6`` a Cholesky factorisation ``K = L L^T``, the triangular inverse ``L^{-1}``
+    and the product ``L^{-T} L^{-1}``, written out entry by entry, each entry a vector over
+    the stack: a few dozen vector operations instead of one LAPACK call per matrix, several
+    times faster than ``np.linalg.inv`` on thousands of 3x3 matrices. The first two steps
+    run as straight-line code generated once per ``d`` (:func:`_inv_kernel`); the product's
+    terms are formed in one vector operation, then summed in the same order as entry by
+    entry. Larger matrices go to LAPACK.
     """
     d = K.shape[-1]
     if d > 6 or K.ndim == 2:
         out = np.linalg.inv(K)
         return 0.5 * (out + np.swapaxes(out, -1, -2))
-    Kt = _EntryView(K)
-    L = [[None] * d for _ in range(d)]
-    rdiag = [None] * d
-    for j in range(d):
-        s = Kt[j, j]
-        for k in range(j):
-            s = s - L[j][k] * L[j][k]
-        rdiag[j] = 1.0 / np.sqrt(s)
-        for i in range(j + 1, d):
-            t = Kt[i, j]
-            for k in range(j):
-                t = t - L[i][k] * L[j][k]
-            L[i][j] = t * rdiag[j]
-    # Li = L^{-1} (lower triangular)
-    Li = [[None] * d for _ in range(d)]
-    for i in range(d):
-        Li[i][i] = rdiag[i]
-        for j in range(i):
-            t = L[i][j] * Li[j][j]
-            for k in range(j + 1, i):
-                t = t + L[i][k] * Li[k][j]
-            Li[i][j] = -t * rdiag[i]
-    out = np.empty(K.shape)
+    shape = K.shape
+    K = K.reshape(-1, d, d)
+    pos, gather, n_terms, sizes, full = _product_plan(d)
+    Li = np.empty((len(pos), K.shape[0]))  # row pos[i, j]: entry (i, j) of L^{-1}
+    _inv_kernel(d)(K, Li)
+    # (L^{-T} L^{-1})[i, j] = sum over k = i, i + 1, ... of Li[k, i] Li[k, j] (j <= i):
+    # every product at once, then the terms k = i + q added for q = 1, 2, ...
+    g = Li[gather]
+    prod = g[:n_terms] * g[n_terms:]
+    out = prod[: sizes[0]]
+    at = sizes[0]
+    for size in sizes[1:]:
+        out[:size] += prod[at : at + size]
+        at += size
+    return out.T.take(full, axis=1).reshape(shape)
+
+
+def _inv_source(d: int) -> str:
+    """Source of :func:`_inv_kernel` for ``d x d`` matrices.
+
+    Unrolls, for entries ``k_ij = K[:, i, j]`` (``j <= i``)::
+
+        for j in range(d):                      # Cholesky, L = [l_ij], r_j = 1 / l_jj
+            s = k_jj; for k < j: s = s - l_jk * l_jk
+            r_j = 1 / sqrt(s)
+            for i > j: t = k_ij; for k < j: t = t - l_ik * l_jk;  l_ij = t * r_j
+        for i in range(d):                      # L^{-1} = [li_ij], li_ii = r_i
+            for j < i: t = l_ij * r_j; for j < k < i: t = t + l_ik * li_kj;  li_ij = -t * r_i
+
+    Each line of the result is one vector operation (nested expressions evaluate in the
+    order of the loops); ``r_j`` and ``li_ij`` are written to their rows of ``Li``.
+    """
+    pos = {}
     for i in range(d):
         for j in range(i + 1):
-            t = Li[i][i] * Li[i][j]
-            for k in range(i + 1, d):
-                t = t + Li[k][i] * Li[k][j]
-            out[..., i, j] = t
-            out[..., j, i] = t
-    return out
+            pos[i, j] = len(pos)
+    src = [f"def kernel(K, Li):  # d = {d}"]
+    src += [f"    k{i}{j} = K[:, {i}, {j}]" for (i, j) in pos]
+    for j in range(d):
+        s = f"k{j}{j}"
+        for k in range(j):
+            s = f"({s} - l{j}{k} * l{j}{k})"
+        src.append(f"    r{j} = divide(1.0, sqrt({s}), out=Li[{pos[j, j]}])")
+        for i in range(j + 1, d):
+            t = f"k{i}{j}"
+            for k in range(j):
+                t = f"({t} - l{i}{k} * l{j}{k})"
+            src.append(f"    l{i}{j} = {t} * r{j}")
+    for i in range(d):
+        for j in range(i):
+            t = f"l{i}{j} * r{j}"
+            for k in range(j + 1, i):
+                t = f"({t} + l{i}{k} * li{k}{j})"
+            src.append(f"    li{i}{j} = multiply(-({t}), r{i}, out=Li[{pos[i, j]}])")
+    return "\n".join(src) + "\n"
 
 
-class _EntryView:
-    """``v[i, j]`` is the (strided) vector of entry (i, j) over a stack of matrices."""
+@functools.cache
+def _inv_kernel(d: int):
+    """``kernel(K, Li)``: the Cholesky factorisation and triangular inverse of
+    :func:`_inv_spd` for a ``(P, d, d)`` stack ``K``, written to the rows of ``Li``
+    (``(d (d + 1) / 2, P)``, packed as in :func:`_product_plan`); see :func:`_inv_source`.
+    Straight-line code spares the interpreter the loops and index arithmetic around each of
+    its few dozen vector operations.
+    """
+    namespace = {"divide": np.divide, "sqrt": np.sqrt, "multiply": np.multiply}
+    exec(compile(_inv_source(d), f"<_inv_kernel({d})>", "exec"), namespace)
+    return namespace["kernel"]
 
-    __slots__ = ("K",)
 
-    def __init__(self, K):
-        self.K = K
+@functools.cache
+def _product_plan(d: int):
+    """Index plan of :func:`_inv_spd`'s product for ``d x d`` matrices.
 
-    def __getitem__(self, ij):
-        return self.K[..., ij[0], ij[1]]
+    Returns ``pos`` (entry ``(i, j)``, ``j <= i``, of ``L^{-1}`` to its row, packed row by
+    row), the rows to gather (left factors, then right factors), the number of products,
+    the number of entries with a term ``k = i + q`` for each ``q`` (those come first in the
+    packed order, so each term is added to a leading block) and, for each entry of the
+    symmetric result in row-major order, its packed row.
+    """
+    pos = {}
+    for i in range(d):
+        for j in range(i + 1):
+            pos[i, j] = len(pos)
+    left, right, sizes = [], [], []
+    for q in range(d):
+        entries = [(i, j) for (i, j) in pos if i + q < d]
+        sizes.append(len(entries))
+        left += [pos[i + q, i] for i, j in entries]
+        right += [pos[i + q, j] for i, j in entries]
+    full = np.array([pos[max(i, j), min(i, j)] for i in range(d) for j in range(d)])
+    return pos, np.array(left + right), len(left), tuple(sizes), full
 
 
 def _T(x):
@@ -245,9 +298,11 @@ def encoder_mutual_information(B, Sigma_W, Sigma_Y) -> np.ndarray | float:
     return float(val) if np.ndim(val) == 0 else val
 
 
-def _mi_xy(B, Sigma_W, Sigma_Y):
+def _mi_xy(B, Sigma_W, Sigma_Y, lw=None):
     # I(X;Y) = 1/2 log|I + L_W^{-1} B Σ_Y B^T L_W^{-T}|: no cancellation when I is small.
-    lw = np.linalg.cholesky(Sigma_W)
+    # lw: the Cholesky factor of Σ_W when the caller has it already
+    if lw is None:
+        lw = np.linalg.cholesky(Sigma_W)
     C = np.linalg.solve(lw, B)
     S = C @ Sigma_Y @ _T(C)
     ev = np.linalg.eigvalsh(0.5 * (S + _T(S)))
@@ -476,7 +531,7 @@ def classify_regime(
         return "collapsed"
     if converged or h.size < 9:
         return "interior"
-    w = max(3, h.size // 10)
+    w = _regime_window(h.size)
     i2, i1, i0 = h[-1], h[-1 - w], h[-1 - 2 * w]
     d2, d1 = i2 - i1, i1 - i0
     scale = 1e-12 * max(1.0, abs(i2))
@@ -495,6 +550,23 @@ def classify_regime(
         if limit <= collapse_tol:
             return "collapsed"
     return "interior"
+
+
+def _regime_window(size: int) -> int:
+    """Spacing of the records :func:`classify_regime` compares, for ``size`` I(X;Y) values."""
+    return max(3, size // 10)
+
+
+def _regime_records(max_half_steps: int, history_every: int) -> frozenset:
+    """Record indices :func:`classify_regime` reads for a run that uses its whole budget.
+
+    Its ``max_half_steps // history_every`` records (index ``r`` at half-step
+    ``r * history_every``) and the final I(X;Y) give ``w``; the test reads I(X;Y) at the
+    records ``R + 1 - w`` and ``R + 1 - 2w`` and the loss at ``R - w`` and ``R``.
+    """
+    R = max_half_steps // history_every
+    w = _regime_window(R + 1)
+    return frozenset(r for r in (R - w, R + 1 - 2 * w, R + 1 - w, R) if r >= 1)
 
 
 # ---------------------------------------------------------------------------------- solver
@@ -549,7 +621,8 @@ def blahut_arimoto_batch(
     collapse_tol: float = 1e-8,
     variance_floor: float | tuple[float, float] | None = None,
     block_tol: float | None = None,
-    n_jobs: int | None = 1,
+    n_jobs: int | str | None = 1,
+    history: str = "full",
 ) -> BatchSolution:
     """Run many Blahut–Arimoto problems together as stacked arrays.
 
@@ -597,15 +670,27 @@ def blahut_arimoto_batch(
         optimum; ``constrained``/``floor_active`` in the result say where it binds.
     block_tol : float, optional
         Threshold of the ``"block"`` rule.
-    n_jobs : int, optional
-        Worker processes; the stack is split into ``n_jobs`` contiguous chunks that run in
-        parallel (``None`` or ``-1``: one per usable core). Members never interact, so the
-        result is bit-identical to ``n_jobs=1``; worth it from a few hundred problems on.
+    n_jobs : int, "auto" or None, optional
+        Worker processes; the stack is dealt out to ``n_jobs`` processes that run in
+        parallel (``None`` or ``-1``: one per usable core; ``"auto"``: one per usable core
+        when the work repays starting them, about a million problem half-steps or more, and
+        processes can be forked, else 1). Members never interact, so the result is
+        bit-identical to ``n_jobs=1``.
+    history : {"full", "regime"}
+        ``"full"``: keep every record. ``"regime"``: keep only the records the regime test
+        reads (:func:`classify_regime`, for a run that uses its whole budget); the others
+        are only checked to be finite, so runs stop exactly as with ``"full"`` (a record
+        whose finiteness is not certain is computed in full). ``loss_history`` and
+        ``mi_history`` are NaN elsewhere; every other output is identical. Runs that stop
+        early without converging are re-run with the full history. Saves most of the cost
+        of the records when only the regimes are wanted.
 
     Returns
     -------
     BatchSolution
     """
+    if history not in ("full", "regime"):
+        raise ValueError(f"history: expected 'full' or 'regime', got {history!r}")
     if stop_rule not in ("exact", "notebook", "block", "none"):
         raise ValueError(
             f"stop_rule: expected 'exact', 'notebook', 'block' or 'none', got {stop_rule!r}"
@@ -628,7 +713,7 @@ def blahut_arimoto_batch(
         raise ValueError(f"history_every: must be >= 1, got {history_every!r}")
     tol = check_positive_scalar(tol, "tol")
     Sy, gamma, lam, B0, Sw0 = _check_batch_inputs(Sigma_Y, m, gamma, lam, B0, Sigma_W0, diagonal)
-    n_jobs = _resolve_jobs(n_jobs, B0.shape[0])
+    n_jobs = _resolve_jobs(n_jobs, B0.shape[0], int(max_half_steps))
     common = (
         diagonal,
         int(max_half_steps),
@@ -638,37 +723,64 @@ def blahut_arimoto_batch(
         tol,
         block_tol,
         collapse_tol,
+        history,
     )
     if n_jobs == 1:
         return _solve_chunk((Sy, gamma, lam, B0, Sw0, *common))
-    bounds = np.linspace(0, B0.shape[0], n_jobs + 1).astype(int)
-    chunks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    # every n_jobs-th member to each process: neighbours (restarts of one cell, say) tend to
+    # cost alike, so this balances the processes better than contiguous blocks
+    chunks = [np.arange(k, B0.shape[0], n_jobs) for k in range(n_jobs)]
     args = [(Sy[c], gamma[c], lam[c], B0[c], Sw0[c], *common) for c in chunks]
     with _pool(n_jobs) as pool:
         parts = list(pool.map(_solve_chunk, args))
-    return _concat_batches(parts)
+    return _merge_batches(parts, chunks)
 
 
 def _solve_chunk(args) -> BatchSolution:
-    Sy, gamma, lam, B0, Sw0, diagonal, H, every, floor, stop_rule, tol, block_tol, ctol = args
-    run = _Run(Sy, gamma, lam, B0, Sw0, diagonal, H, every, floor)
+    Sy, gamma, lam, B0, Sw0, *opts = args
+    diagonal, H, every, floor, stop_rule, tol, block_tol, ctol, history = opts
+    run = _Run(Sy, gamma, lam, B0, Sw0, diagonal, H, every, floor, history)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         # past float64 resolution (stop_rule "none"/"notebook" with γ > 1) values may turn
         # non-finite; such runs are retired with stop_reason "nonfinite"
         run.loop(stop_rule, tol, block_tol)
-    return _finish(run, ctol)
+    res = _finish(run, ctol)
+    if history == "regime":
+        # the kept records decide the regime of runs that converged or used their whole
+        # budget with every record finite; the others run again with their full history
+        ok = np.isfinite(res.mutual_information_xy) & (
+            res.converged | ((res.stop_reason == "max_half_steps") & run.records_regular)
+        )
+        if not ok.all():
+            keep, redo = np.flatnonzero(ok), np.flatnonzero(~ok)
+            sub = (Sy[redo], gamma[redo], lam[redo], B0[redo], Sw0[redo])
+            full = _solve_chunk((*sub, *opts[:-1], "full"))
+            res = _merge_batches([(res, keep), full], [keep, redo])
+    return res
 
 
-def _resolve_jobs(n_jobs, P: int) -> int:
+def _resolve_jobs(n_jobs, P: int, max_half_steps: int) -> int:
+    import multiprocessing as mp
     import os
 
+    if isinstance(n_jobs, str) and n_jobs == "auto":
+        # a fork costs some 10-30 ms; each process then spares the others its members' share
+        # of the per-member work (a few microseconds per problem and half-step, against the
+        # per-operation overhead every process pays in full)
+        if (
+            P * max_half_steps < 1_000_000
+            or "fork" not in mp.get_all_start_methods()
+            or mp.current_process().daemon
+        ):
+            return 1
+        n_jobs = None
     if n_jobs is None or n_jobs == -1:
         try:
             n_jobs = len(os.sched_getaffinity(0))
         except AttributeError:  # pragma: no cover - not Linux
             n_jobs = os.cpu_count() or 1
     if not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
-        raise ValueError(f"n_jobs: must be a positive integer, -1 or None, got {n_jobs!r}")
+        raise ValueError(f"n_jobs: must be a positive integer, -1, None or 'auto', got {n_jobs!r}")
     return int(max(1, min(n_jobs, P)))
 
 
@@ -681,38 +793,49 @@ def _pool(n_jobs: int):
     return ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
 
 
-def _concat_batches(parts: list[BatchSolution]) -> BatchSolution:
-    """Stack the results of consecutive chunks of one problem list, in order."""
+def _merge_batches(parts: list[BatchSolution], members: list[np.ndarray]) -> BatchSolution:
+    """One batch from the results of disjoint sets of members, in member order.
 
-    def cat(name, axis=0):
-        return np.concatenate([np.asarray(getattr(p, name)) for p in parts], axis=axis)
+    ``parts[i]`` holds the members ``members[i]`` (indices into the merged batch, each index
+    in exactly one set); ``parts[i]`` may also be ``(result, rows)``, its members ``rows``.
+    """
+    order = np.argsort(np.concatenate(members), kind="stable")
+    parts = [p if isinstance(p, tuple) else (p, None) for p in parts]
 
+    def field(get, axis=0):
+        values = []
+        for res, rows in parts:
+            v = np.asarray(get(res))
+            values.append(v if rows is None else v.take(rows, axis=axis))
+        return np.concatenate(values, axis=axis).take(order, axis=axis)
+
+    first = parts[0][0]
+    gamma = field(lambda r: r.gamma)
+    lam = field(lambda r: r.lam)
     loss = LossTerms(
-        *(
-            np.concatenate([np.asarray(getattr(p.loss, k)) for p in parts])
-            for k in ("kl", "nll", "mse", "total", "gamma", "lam")
-        )
+        *(field(lambda r, k=k: getattr(r.loss, k)) for k in ("kl", "nll", "mse", "total")),
+        gamma.copy(),
+        lam.copy(),
     )
-    floor = cat("floor_active") if parts[0].floor_active is not None else None
     return BatchSolution(
-        A=cat("A"),
-        B=cat("B"),
-        Sigma_Z=cat("Sigma_Z"),
-        Sigma_W=cat("Sigma_W"),
-        gamma=cat("gamma"),
-        lam=cat("lam"),
+        A=field(lambda r: r.A),
+        B=field(lambda r: r.B),
+        Sigma_Z=field(lambda r: r.Sigma_Z),
+        Sigma_W=field(lambda r: r.Sigma_W),
+        gamma=gamma,
+        lam=lam,
         loss=loss,
-        half_steps=cat("half_steps"),
-        stop_reason=cat("stop_reason"),
-        converged=cat("converged"),
-        regime=cat("regime"),
-        mutual_information_xy=cat("mutual_information_xy"),
-        min_eig_sigma_w=cat("min_eig_sigma_w"),
-        loss_history=cat("loss_history", 1),
-        mi_history=cat("mi_history", 1),
-        history_every=parts[0].history_every,
-        constrained=parts[0].constrained,
-        floor_active=floor,
+        half_steps=field(lambda r: r.half_steps),
+        stop_reason=field(lambda r: r.stop_reason),
+        converged=field(lambda r: r.converged),
+        regime=field(lambda r: r.regime),
+        mutual_information_xy=field(lambda r: r.mutual_information_xy),
+        min_eig_sigma_w=field(lambda r: r.min_eig_sigma_w),
+        loss_history=field(lambda r: r.loss_history, 1),
+        mi_history=field(lambda r: r.mi_history, 1),
+        history_every=first.history_every,
+        constrained=first.constrained,
+        floor_active=None if first.floor_active is None else field(lambda r: r.floor_active),
     )
 
 
@@ -720,7 +843,17 @@ class _Run:
     """Mutable state of a batched BA run (active problems only)."""
 
     def __init__(
-        self, Sy, gamma, lam, B0, Sw0, diagonal, max_half_steps, history_every, floor=None
+        self,
+        Sy,
+        gamma,
+        lam,
+        B0,
+        Sw0,
+        diagonal,
+        max_half_steps,
+        history_every,
+        floor=None,
+        history="full",
     ):
         P, m, n = B0.shape
         self.floor = floor  # (floor on eig Σ_W, floor on eig Σ_Z) or None
@@ -732,6 +865,13 @@ class _Run:
         n_rec = max_half_steps // history_every + 1
         self.loss_hist = np.full((n_rec, P), np.nan)
         self.mi_hist = np.full((n_rec, P), np.nan)
+        # history="regime": the records always kept, and per member (all members) whether
+        # every record so far was finite
+        self.kept_records = (
+            _regime_records(max_half_steps, history_every) if history == "regime" else None
+        )
+        self.records_regular = np.ones(P, dtype=bool)
+        self.fixed_bound = max(1.0, *(np.max(np.abs(x), initial=0.0) for x in (Sy, gamma, lam)))
         self.out_A = np.zeros((P, n, m))
         self.out_B = np.zeros((P, m, n))
         self.out_Sz = np.zeros((P, n, n))
@@ -745,8 +885,13 @@ class _Run:
         sig2 = np.trace(Sy, axis1=-2, axis2=-1) / n
         self.sig = np.sqrt(sig2)
         self.norm_y = np.linalg.eigvalsh(Sy)[:, -1]
+        self.fro_y = _fro(Sy)
         self.g = gamma
         self.lm = lam
+        # the encoder's γ and 2λ as columns (the same products as computed in place)
+        self.g1 = gamma[:, None]
+        self.lm2 = 2.0 * lam[:, None]
+        self.eye_m, self.eye_n = np.eye(m), np.eye(n)
         self.B = B0.copy()
         self.Sw = Sw0.copy()
         self.K = _inv_spd(self.Sw)
@@ -756,6 +901,10 @@ class _Run:
         self.G = None
         self.snap = None
         self.skip_until = np.zeros(P, dtype=int)
+        # notebook rule: a certified lower bound on ||AA^T + Σ_Z - Σ_Y||_2 - 1e-6 ||Σ_Y||_2
+        # (<= 0: none) and the bound on ||A^T v|| it is carried forward with (_certify_recon)
+        self.recon_margin = np.full(P, -1.0)
+        self.a_bound = np.zeros(P)
         self.any_neg_lam = bool(np.any(lam < 0))
 
     _ARRAYS = (
@@ -763,8 +912,11 @@ class _Run:
         "Sy_inv",
         "sig",
         "norm_y",
+        "fro_y",
         "g",
         "lm",
+        "g1",
+        "lm2",
         "B",
         "Sw",
         "K",
@@ -772,12 +924,14 @@ class _Run:
         "z",
         "J",
         "skip_until",
+        "recon_margin",
+        "a_bound",
     )
 
     # -- helpers
     def Sz(self, z=None):
         z = self.z if z is None else z
-        return z[..., :, None] * np.eye(self.n) if self.diagonal else z
+        return z[..., :, None] * self.eye_n if self.diagonal else z
 
     def loss(self, A, B, z, Sw, sel):
         """Total loss; NaN for members whose Σ_W or Σ_Z is not PD to working precision."""
@@ -796,19 +950,71 @@ class _Run:
         if h % self.history_every or not self.idx.size:
             return None
         r = h // self.history_every
-        all_ = slice(None)
-        loss = self.loss(self.A, self.B, self.z, self.Sw, all_)
+        if self.kept_records is None or r in self.kept_records:
+            sel = slice(None)
+        else:
+            # history="regime": only what decides who stops here, the members whose loss
+            # (or I(X;Y)) might not be finite
+            sel = np.flatnonzero(~self._finite_members())
+            if not sel.size:
+                return None
+        A, B, z, Sw, Sy = (x[sel] for x in (self.A, self.B, self.z, self.Sw, self.Sy))
+        ids = self.idx[sel]
+        lw = _cholesky_or_none(Sw)  # shared by the loss and I(X;Y)
+        kl, nll, mse = _safe_terms(A, B, self.Sz(z), Sw, Sy, lw)
+        loss = kl + self.g[sel] * nll + self.lm[sel] * mse
         bad = ~np.isfinite(loss)
+        keep = None
         if bad.any():
             # past float64 resolution (a γ > 1 drift without the resolution stop) Σ_W can
             # turn numerically indefinite: the run's arithmetic has broken down
-            self.retire(bad, "nonfinite", h)
-            loss = loss[~bad]
-            if not self.idx.size:
-                return ~bad
-        self.loss_hist[r, self.idx] = loss
-        self.mi_hist[r, self.idx] = _mi_xy(self.B, self.Sw, self.Sy)
-        return ~bad if bad.any() else None
+            mask = np.zeros(self.idx.size, dtype=bool)
+            mask[sel] = bad
+            self.retire(mask, "nonfinite", h)
+            keep = ~mask
+            good = ~bad
+            loss, ids, B, Sw, Sy, lw = loss[good], ids[good], B[good], Sw[good], Sy[good], None
+            if not ids.size:
+                return keep
+        self.loss_hist[r, ids] = loss
+        mi = _mi_xy(B, Sw, Sy, lw)
+        self.mi_hist[r, ids] = mi
+        self.records_regular[ids[~np.isfinite(mi)]] = False
+        return keep
+
+    def _finite_members(self):
+        """Which members' loss and I(X;Y) are certainly finite now.
+
+        Diagonal Σ_Z only. Let ``M >= 1`` bound the entries of A, B, Σ_W, Σ_Z, Σ_Y and γ, |λ|
+        in magnitude, ``M <= 1e30``, and ``d = max(m, n)``. Then the residual covariance
+        ``R`` has entries below ``5 d^4 M^5``, and with ``min Σ_Z >= 5 d^5 M^6 1e-300``
+        neither ``tr(Σ_Z^{-1} R)`` nor any other term of the loss can overflow (the
+        Cholesky factor of Σ_W must exist: Σ_W positive definite); with
+        ``|L_W^{-1} B| <= 1e100``, I(X;Y) cannot either.
+        """
+        if not self.diagonal:
+            return np.zeros(self.idx.size, dtype=bool)
+        M = np.maximum(self.fixed_bound, self.z.max(axis=-1))
+        for x in (self.A, self.B, self.Sw):
+            M = np.maximum(M, np.abs(x).max(axis=(-2, -1)))
+        d = max(self.m, self.n)
+        # NaN anywhere fails a comparison
+        ok = (M <= 1e30) & (self.z.min(axis=-1) >= 5.0 * d**5 * M**6 * 1e-300)
+        c = np.flatnonzero(ok)
+        if c.size:
+            Sw = self.Sw[c]
+            lw = _cholesky_or_none(Sw)
+            if lw is None:  # rare: some Σ_W not positive definite
+                pd = _pd_mask(Sw)
+                ok[c[~pd]] = False
+                c, Sw = c[pd], Sw[pd]
+                lw = np.linalg.cholesky(Sw)
+            try:
+                x = np.linalg.solve(lw, self.B[c])
+                ok[c] = np.abs(x).max(axis=(-2, -1)) <= 1e100
+            except np.linalg.LinAlgError:
+                ok[c] = False
+        return ok
 
     def retire(self, mask, why, h):
         ids = self.idx[mask]
@@ -845,28 +1051,30 @@ class _Run:
             self.z, self.J = _floor_spectrum(self.J, self.floor[1], inverse=True)
 
     def encoder(self, h):
-        g = self.g[:, None]
-        lm = self.lm[:, None]
+        """Encoder half-step; returns the keep-mask when members had to be retired."""
+        bad = None
         if self.diagonal:
-            mvec = g / self.z + 2.0 * lm
+            mvec = self.g1 / self.z + self.lm2
             # z > 0 and γ > 0, so only λ < 0 can make M indefinite
-            bad = np.any(mvec <= 0, axis=-1) if self.any_neg_lam else None
+            if self.any_neg_lam and (mvec <= 0).any():
+                bad = np.any(mvec <= 0, axis=-1)
             MA = mvec[:, :, None] * self.A
         else:
-            Mmat = g[:, :, None] * self.J + 2.0 * lm[:, :, None] * np.eye(self.n)
-            bad = np.zeros(self.idx.size, dtype=bool)
+            Mmat = self.g1[:, :, None] * self.J + self.lm2[:, :, None] * self.eye_n
             neg = self.lm < 0
             if neg.any():
+                bad = np.zeros(self.idx.size, dtype=bool)
                 bad[neg] = np.linalg.eigvalsh(Mmat[neg])[:, 0] <= 0
             MA = Mmat @ self.A
-        if bad is None:
-            bad = np.zeros(self.idx.size, dtype=bool)
-        elif bad.any():
-            self.retire(bad, "indefinite_M", h)
-            MA = MA[~bad]
-            if not self.idx.size:
-                return ~bad
-        self.K = np.eye(self.m) + _T(self.A) @ MA
+        if bad is not None:
+            if not bad.any():
+                bad = None
+            else:
+                self.retire(bad, "indefinite_M", h)
+                MA = MA[~bad]
+                if not self.idx.size:
+                    return ~bad
+        self.K = self.eye_m + _T(self.A) @ MA
         self.Sw = _inv_spd(self.K)
         self.B = self.Sw @ _T(MA)
         # B^T Σ_W^{-1} = M A exactly; reusing it saves a product in the diagonal model. With a
@@ -876,41 +1084,50 @@ class _Run:
             # exact minimiser of tr(Σ_W K) - log|Σ_W| over Σ_W ⪰ εI: floor K^{-1}'s spectrum
             self.Sw, self.K = _floor_spectrum(self.K, self.floor[0], inverse=True)
             self.G = None
-        return ~bad
+        return None if bad is None else ~bad
 
     # -- stopping rules
     def notebook_check(self, old, h, decoder_step):
         """Authors' rule after a half-step; ``old`` holds the block before it.
 
-        Cheap tests first: the first block's change, then the second's, a Frobenius bound on
-        the reconstruction error (``||D||_2 >= ||D||_F / sqrt(n)``), the spectral error, and
-        only then the two losses.
+        Cheap tests first, on the whole stack: the changes of the block just updated (both
+        matrices after a decoder step, the first after an encoder step) and the certificates
+        that the reconstruction error is still above 1e-6 (:meth:`_certify_recon`). Then,
+        for the few members left, a Frobenius bound on the reconstruction error
+        (``||D||_2 >= ||D||_F / sqrt(n)``), the spectral error, and only then the two losses.
         """
         new = (self.A, self.z) if decoder_step else (self.B, self.Sw)
-        cand = _fro(new[0] - old[0]) <= 1e-8
         if decoder_step:
+            dA = _fro(new[0] - old[0])
+            dz = _fro(new[1] - old[1])
+            small = (dA <= 1e-8) & (dz <= 1e-8)
             # a member whose (A, Σ_Z) moves by more than the rule allows loses its recon-error
-            # certificate (encoder steps leave (A, Σ_Z) and so the certificate alone)
-            self.skip_until[~cand] = 0
-        if not cand.any():
-            return
-        c = np.flatnonzero(cand)
-        if decoder_step:
-            small2 = _fro(new[1][c] - old[1][c]) <= 1e-8
-            self.skip_until[c[~small2]] = 0
-            c = c[small2]
-            c = c[self.skip_until[c] <= h]
+            # certificate (encoder steps leave (A, Σ_Z) and so the certificates alone)
+            self.skip_until *= small
+            # the certified error moves by at most dA (2a + dA) + dz (see _certify_recon)
+            self.recon_margin -= ((2.0 * self.a_bound + dA) * dA + dz) * (1.0 + 1e-6)
+            self.a_bound += dA
+            go = small & (self.skip_until <= h)
         else:
-            # recon error certified above 1e-6 until then (see below)
-            c = c[self.skip_until[c] <= h]
-            c = c[_fro(new[1][c] - old[1][c]) <= 1e-8]
-        if not c.size:
+            go = self.skip_until <= h
+        # recon error certified above 1e-6 (NaN: not certified)
+        go &= ~(self.recon_margin > 0)
+        if not go.any():
             return
-        Sy = self.Sy[c]
-        diff = self.A[c] @ _T(self.A[c]) + self.Sz(self.z[c]) - Sy
-        norm_y = self.norm_y[c]
+        if not decoder_step:
+            go &= _fro(new[0] - old[0]) <= 1e-8
+            if not go.any():
+                return
+        c = np.flatnonzero(go)
+        if not decoder_step:
+            c = c[_fro(new[1][c] - old[1][c]) <= 1e-8]
+            if not c.size:
+                return
+        Ac, zc, norm_y = self.A[c], self.z[c], self.norm_y[c]
+        diff = Ac @ _T(self.A[c]) + self.Sz(zc) - self.Sy[c]
         # ||D||_2 >= ||D||_F / sqrt(n): a cheap lower bound on the recon error first
-        lower = _fro(diff) / (np.sqrt(self.n) * norm_y)
+        fro_diff = _fro(diff)
+        lower = fro_diff / (np.sqrt(self.n) * norm_y)
         maybe = lower <= 1e-6
         if not maybe.all():
             # Only decoder half-steps move (A, Σ_Z); while a member keeps passing the 1e-8
@@ -919,13 +1136,19 @@ class _Run:
             # < 1e-4), so the error stays above 1e-6 for the next k decoder steps.
             far = ~maybe
             cf = c[far]
-            step = (2.0 * (_fro(self.A[cf]) + 1e-4) * 1e-8 + 1e-16 + 1e-8) / norm_y[far]
+            step = (2.0 * (_fro(Ac[far]) + 1e-4) * 1e-8 + 1e-16 + 1e-8) / norm_y[far]
             k = np.minimum(np.floor((lower[far] - 1e-6) / step), 1e4)
             self.skip_until[cf] = h + 2 * k.astype(int)
+            self._certify_recon(cf, diff[far], Ac[far], zc[far])
         if not maybe.any():
             return
         c, diff, norm_y = c[maybe], diff[maybe], norm_y[maybe]
-        ok = np.linalg.norm(diff, ord=2, axis=(-2, -1)) / norm_y <= 1e-6
+        # the spectral norm, as np.linalg.norm(diff, 2, axis=(-2, -1)) computes it
+        spectral = np.max(np.linalg.svd(diff, compute_uv=False), axis=-1)
+        ok = spectral / norm_y <= 1e-6
+        if not ok.all():
+            no = np.flatnonzero(maybe)[~ok]
+            self._certify_recon(c[~ok], diff[~ok], Ac[no], zc[no])
         if not ok.any():
             return
         c = c[ok]
@@ -938,6 +1161,37 @@ class _Run:
         stop = np.zeros(self.idx.size, dtype=bool)
         stop[c[ok]] = True
         self.retire(stop, "notebook_rule", h)
+
+    def _certify_recon(self, ids, D, A, z):
+        """Start recon-error certificates for members ``ids`` whose computed recon matrix
+        ``D = AA^T + Σ_Z - Σ_Y`` is above the rule's 1e-6 (``A``, ``z``: their A and Σ_Z).
+
+        With ``v`` the unit eigenvector of D's eigenvalue largest in magnitude,
+        ``|v^T D v| = ||D||_2`` now and ``|v^T D' v| <= ||D'||_2`` at every later step. A
+        decoder step moves ``v^T D v`` by ``v^T (A'A'^T - AA^T) v + v^T ΔΣ_Z v``, at most
+        ``dA (2a + dA) + dz`` with ``a >= ||A^T v||``, which grows by ``dA`` at most
+        (:meth:`notebook_check`); ``||A^T v||`` is often a tenth of ``||A||_F``.
+
+        The margin ``|v^T D v| - 1e-6 ||Σ_Y||_2`` is cut for rounding in the norms and the
+        comparison, and by ``1e-10 s`` with ``s = ||A||_F^2 + ||Σ_Z||_F + ||Σ_Y||_F``: far more
+        than the rounding error of the computed ``D`` (each entry a sum of ``m + 2`` terms),
+        now or at any later step the margin lasts to (``s`` can grow at most tenfold before
+        the decoder steps spend it). While it is positive the rule cannot stop the member,
+        so its remaining tests are skipped.
+        """
+        try:
+            w, V = np.linalg.eigh(D)
+        except np.linalg.LinAlgError:  # not for finite D; then no certificate
+            return
+        top = np.argmax(np.abs(w), axis=-1)
+        v = np.take_along_axis(V, top[:, None, None], axis=-1)
+        a = _fro(_T(A) @ v) * (1.0 + 1e-9)
+        s = _fro(A) ** 2 + _fro(z) + self.fro_y[ids]
+        lower = np.abs(np.take_along_axis(w, top[:, None], axis=-1)[:, 0])
+        self.recon_margin[ids] = (
+            lower * (1.0 - 1e-9) - 1e-6 * self.norm_y[ids] * (1.0 + 1e-9) - 1e-10 * s
+        )
+        self.a_bound[ids] = a
 
     def exact_check(self, tol, h):
         A0, B0, Sw0, z0 = self.snap
@@ -1009,9 +1263,8 @@ class _Run:
                     kmax = np.max(np.diagonal(self.K, axis1=-2, axis2=-1), axis=-1)
                     self.retire(kmax > 1.0 / RESOLUTION_LIMIT, "resolution_limit", h)
                 self.snap = (self.A, self.B, self.Sw, self.z)
-            bad = ~np.isfinite(self.B).all(axis=(-2, -1))
-            if bad.any():
-                self.retire(bad, "nonfinite", h)
+            if not np.isfinite(self.B).all():
+                self.retire(~np.isfinite(self.B).all(axis=(-2, -1)), "nonfinite", h)
         if self.idx.size:
             self.retire(np.ones(self.idx.size, dtype=bool), "max_half_steps", h)
 
@@ -1051,13 +1304,30 @@ def _pd_mask(X: np.ndarray) -> np.ndarray:
         return out
 
 
-def _safe_terms(A, B, Sz, Sw, Sy):
-    """Loss terms with NaN where Σ_Z or Σ_W is not PD to working precision."""
+def _cholesky_or_none(X):
+    """Cholesky factors of a stack of finite PD matrices; None unless all of them are."""
+    if not np.isfinite(X).all():
+        return None
+    try:
+        return np.linalg.cholesky(X)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def _safe_terms(A, B, Sz, Sw, Sy, lw=None):
+    """Loss terms with NaN where Σ_Z or Σ_W is not PD to working precision.
+
+    ``lw``: the Cholesky factor of Σ_W when the caller has it (then all Σ_W are PD).
+    """
+    # the common case first: every member finite and PD (the same factors as below)
+    lz = _cholesky_or_none(Sz)
+    if lz is not None and lw is None:
+        lw = _cholesky_or_none(Sw)
+    if lz is not None and lw is not None and np.isfinite(A).all() and np.isfinite(B).all():
+        return _terms(A, B, Sz, lz, Sw, lw, Sy)
     ok = _pd_mask(Sz) & _pd_mask(Sw) & np.all(np.isfinite(A), axis=(-2, -1))
     ok &= np.all(np.isfinite(B), axis=(-2, -1))
     out = [np.full(B.shape[0], np.nan) for _ in range(3)]
-    if ok.all():
-        return _terms(A, B, Sz, np.linalg.cholesky(Sz), Sw, np.linalg.cholesky(Sw), Sy)
     if ok.any():
         t = _terms(
             A[ok],
@@ -1087,8 +1357,16 @@ def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
     total = kl + gamma * nll + lam * mse
     converged = np.array([r in ("converged", "notebook_rule") for r in reason])
     regime = np.empty(P, dtype=object)
+    n_rec = run.max_half_steps // run.history_every
     for p in range(P):
         hist = run.mi_hist[:, p]
+        loss_hist = run.loss_hist[:, p]
+        if run.kept_records is not None and reason[p] == "max_half_steps":
+            # history="regime", a run through its whole budget: records 1..n_rec, finite if
+            # records_regular (else the run is re-run); the regime test reads only the kept
+            # ones, the others are stand-ins
+            hist = np.nan_to_num(hist[1 : n_rec + 1])
+            loss_hist = np.nan_to_num(loss_hist[1 : n_rec + 1])
         hist = hist[np.isfinite(hist)]
         if np.isfinite(mi[p]):
             hist = np.append(hist, mi[p])
@@ -1096,7 +1374,7 @@ def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
             hist,
             bool(converged[p]),
             collapse_tol,
-            run.loss_hist[:, p],
+            loss_hist,
             # a breakdown of the arithmetic is itself evidence of passing float64 resolution
             0.0 if reason[p] == "nonfinite" else mineig[p],
         )

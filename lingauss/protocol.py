@@ -468,6 +468,9 @@ def _run_group(
         stop_rule=protocol.stop_rule,
         history_every=protocol.history_every,
         n_jobs=n_jobs,
+        # the table needs the regimes, not the histories; under the exact rule too many runs
+        # stop early (resolution limit) and would be re-run for their histories
+        history="full" if keep or protocol.stop_rule == "exact" else "regime",
     )
     parts = []
     for lo in range(0, P, chunk):
@@ -843,7 +846,7 @@ def success_table(
     lambdas: Sequence[float] = LAMBDAS,
     progress: Callable[[int], None] | None = None,
     metrics="published",
-    n_jobs: int | None = 1,
+    n_jobs: int | str | None = "auto",
 ) -> pd.DataFrame:
     """Per-cell results of a protocol: one row per (config, scenario, γ, λ, seed).
 
@@ -864,9 +867,10 @@ def success_table(
         The grid (default the published 5 × 5).
     progress : callable, optional
         Called with the number of BA runs just finished (e.g. ``tqdm.update``).
-    n_jobs : int, optional
-        Worker processes for the batched solver (``None``/``-1``: one per usable core); the
-        results do not depend on it (see :func:`lingauss.blahut_arimoto_batch`).
+    n_jobs : int, "auto" or None, optional
+        Worker processes for the batched solver (default ``"auto"``: one per usable core
+        when the table is large enough to gain from them; ``None``/``-1``: one per usable
+        core); the results do not depend on it (see :func:`lingauss.blahut_arimoto_batch`).
     metrics : "published", "all" or a selection of names
         ``"published"`` (default): I_m and SAP. ``"all"`` (or any selection naming MIG or
         DCI) adds, per cell, the KL decomposition, the matched MI, MIG and DCI, computed on

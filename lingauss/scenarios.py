@@ -425,9 +425,7 @@ def scenario(config: str, number: int | None = None, preset: str = "analytic") -
             raise ValueError(f"number: {config!r} has no numbered scenarios, got {number!r}")
         return _named_scenario(config)
     if config not in CONFIGS:
-        raise ValueError(
-            f"config: expected one of {sorted(CONFIGS) + list(NAMED)}, got {config!r}"
-        )
+        raise ValueError(f"config: expected one of {sorted(CONFIGS) + list(NAMED)}, got {config!r}")
     if number not in (1, 2, 3):
         raise ValueError(f"number: expected 1, 2 or 3, got {number!r}")
     if preset not in PRESETS:

@@ -508,3 +508,138 @@ def test_process_parallel_chunks_are_bit_identical():
     assert list(one.regime) == list(two.regime)
     with pytest.raises(ValueError, match="n_jobs"):
         blahut_arimoto_batch(sc.Sigma_Y, 3, gam, 0.01, B0, Sw0, n_jobs=0, **opts)
+
+
+def _inv_by_entries(K):
+    """The entry-by-entry Cholesky inverse that ``_inv_spd`` unrolls and vectorises: the
+    same operations in the same order, so the results must agree bit for bit."""
+    d = K.shape[-1]
+    L = [[None] * d for _ in range(d)]
+    r = [None] * d
+    for j in range(d):
+        s = K[..., j, j]
+        for k in range(j):
+            s = s - L[j][k] * L[j][k]
+        r[j] = 1.0 / np.sqrt(s)
+        for i in range(j + 1, d):
+            t = K[..., i, j]
+            for k in range(j):
+                t = t - L[i][k] * L[j][k]
+            L[i][j] = t * r[j]
+    Li = [[None] * d for _ in range(d)]
+    for i in range(d):
+        Li[i][i] = r[i]
+        for j in range(i):
+            t = L[i][j] * Li[j][j]
+            for k in range(j + 1, i):
+                t = t + L[i][k] * Li[k][j]
+            Li[i][j] = -t * r[i]
+    out = np.empty(K.shape)
+    for i in range(d):
+        for j in range(i + 1):
+            t = Li[i][i] * Li[i][j]
+            for k in range(i + 1, d):
+                t = t + Li[k][i] * Li[k][j]
+            out[..., i, j] = out[..., j, i] = t
+    return out
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("shape", [(40,), (1,), (3, 5)])
+def test_inv_spd_is_the_entrywise_cholesky_inverse(d, shape):
+    from lingauss.blahut_arimoto import _inv_spd
+
+    rng = np.random.default_rng(d)
+    g = rng.standard_normal(shape + (d, d + 2))
+    K = g @ np.swapaxes(g, -1, -2) + 1e-3 * np.eye(d)
+    K[..., -1, 0] += 1e-4  # the lower triangle is what counts
+    np.testing.assert_array_equal(_inv_spd(K), _inv_by_entries(K))
+    lower = np.tril(K)
+    sym = lower + np.swapaxes(np.tril(K, -1), -1, -2)
+    np.testing.assert_allclose(_inv_spd(K), np.linalg.inv(sym), rtol=1e-8, atol=1e-8)
+
+
+_OUTPUTS = ("A", "B", "Sigma_Z", "Sigma_W", "half_steps", "stop_reason", "converged", "regime",
+            "mutual_information_xy", "min_eig_sigma_w")  # fmt: skip
+
+
+def _bits(res):
+    out = {k: getattr(res, k) for k in _OUTPUTS}
+    out.update({k: getattr(res.loss, k) for k in ("kl", "nll", "mse", "total")})
+    return out
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(stop_rule="notebook", max_half_steps=3000, history_every=7),
+        dict(stop_rule="none", max_half_steps=1200, history_every=1),
+        dict(stop_rule="exact", max_half_steps=1500, history_every=10),
+        dict(stop_rule="notebook", max_half_steps=1000, diagonal=False),
+    ],
+)
+def test_regime_history_changes_nothing_but_the_histories(opts):
+    """history="regime" keeps only the records the regime test reads (and re-runs the runs
+    that stop early without converging): every other output is bit-identical, kept records
+    too; γ = 3 members break down ('nonfinite') and exercise the re-runs."""
+    sc = scenario("3-4-3", 1)
+    rng = np.random.default_rng(5)
+    gam = np.tile([0.9, 0.98, 1.0, 1.02, 3.0], 4)
+    lam = np.repeat([-0.02, 0.0, 0.01, 0.3], 5)
+    B0, Sw0 = random_encoder(3, 4, rng, size=gam.size)
+    with np.errstate(all="ignore"):
+        full = blahut_arimoto_batch(sc.Sigma_Y, 3, gam, lam, B0, Sw0, **opts)
+        lite = blahut_arimoto_batch(sc.Sigma_Y, 3, gam, lam, B0, Sw0, history="regime", **opts)
+    a, b = _bits(full), _bits(lite)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    for h_full, h_lite in (
+        (full.loss_history, lite.loss_history),
+        (full.mi_history, lite.mi_history),
+    ):
+        kept = ~np.isnan(h_lite)
+        np.testing.assert_array_equal(h_lite[kept], h_full[kept])
+    if opts.get("diagonal", True) and opts["stop_rule"] != "exact":
+        assert np.isfinite(lite.loss_history).sum() < np.isfinite(full.loss_history).sum() / 2
+    with pytest.raises(ValueError, match="history"):
+        blahut_arimoto_batch(sc.Sigma_Y, 3, gam, lam, B0, Sw0, history="some")
+
+
+def test_notebook_rule_certificates_skip_no_stop(monkeypatch):
+    """The recon-error certificates only spare the notebook rule tests that cannot pass:
+    without them (every test run in full) the runs stop at the same half-steps."""
+    from lingauss.blahut_arimoto import _Run
+
+    Sy = np.stack([scenario("3-4-3", k, "rounded").Sigma_Y for k in (1, 2)])
+    Sy = np.repeat(Sy, 24, axis=0)
+    rng = np.random.default_rng(0)
+    gam = np.tile([0.98, 0.99, 1.0, 1.01], 12)
+    lam = np.tile(np.repeat([-0.02, -0.01, 0.0, 0.01, 0.02, 0.05], 4), 2)
+    B0, Sw0 = random_encoder(3, 4, rng, size=gam.size)
+    opts = dict(stop_rule="notebook", max_half_steps=4000, history_every=50)
+    issued = []
+    certify = _Run._certify_recon
+
+    def counting(self, ids, *args):
+        issued.append(ids.size)
+        return certify(self, ids, *args)
+
+    monkeypatch.setattr(_Run, "_certify_recon", counting)
+    with_cert = blahut_arimoto_batch(Sy, 3, gam, lam, B0, Sw0, **opts)
+    monkeypatch.setattr(_Run, "_certify_recon", lambda self, *args: None)
+    without = blahut_arimoto_batch(Sy, 3, gam, lam, B0, Sw0, **opts)
+    a, b = _bits(with_cert), _bits(without)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert sum(issued) > 10
+    assert np.sum(with_cert.stop_reason == "notebook_rule") > 5
+
+
+def test_auto_jobs_only_for_enough_work():
+    from lingauss.blahut_arimoto import _resolve_jobs
+
+    assert _resolve_jobs("auto", 10, 10_000) == 1  # 1e5 problem half-steps: not worth a fork
+    assert 1 <= _resolve_jobs("auto", 450, 10_000) <= 450
+    assert _resolve_jobs(3, 2, 100) == 2
+    with pytest.raises(ValueError, match="n_jobs"):
+        _resolve_jobs("many", 10, 10)

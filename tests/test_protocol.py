@@ -154,6 +154,24 @@ def test_solve_cell_matches_table_row(notebook_small):
         assert r[col] == row[col]
 
 
+def test_table_does_not_depend_on_the_kept_history(monkeypatch, notebook_small):
+    """The table asks the solver for the regime records only; with every record kept (as
+    solve_cell does) it is the same table, to the bit."""
+    import lingauss.protocol as proto
+
+    real = proto.blahut_arimoto_batch
+    seen = []
+
+    def full_history(*args, **kw):
+        seen.append(kw["history"])
+        return real(*args, **{**kw, "history": "full", "n_jobs": 1})
+
+    monkeypatch.setattr(proto, "blahut_arimoto_batch", full_history)
+    full = success_table("3-4-3", FAST, seeds=1, **SMALL)
+    assert seen and set(seen) == {"regime"}
+    pd.testing.assert_frame_equal(full, notebook_small)
+
+
 def test_exact_protocol_counts_only_decided_cells(exact_small):
     t = exact_small
     assert (t.protocol == "exact").all()
