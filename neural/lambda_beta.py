@@ -725,6 +725,12 @@ def classify_learned_regime(
       :func:`lingauss.blahut_arimoto.classify_regime` on the ``I(X;Y)`` record;
     * ``interior`` otherwise.
 
+    The floor test is a threshold, not a proof: a true minimum whose ``Σ_W`` has an
+    eigenvalue below ``LEARNED_FLOOR_FACTOR · jitter`` would be read as divergent. On the
+    study's grid the smallest such eigenvalue at a minimum is 2e-3 (40× the jitter) and the
+    largest at the floor 3e-4 (6×), both n (``results/lambda_beta_cuda/``); compare
+    ``expected_regime`` where in doubt.
+
     The BA rule alone misreads AdamW: its constant-size steps make ``I(X;Y)`` fluctuate by
     ~0.01 nats around an interior optimum (read as "still rising") and by tens of percent at the
     floor (read as "not rising"). No convergence is claimed either way.
