@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import (
+from .loss import LossTerms, loss_terms_from_cholesky
+from .validation import (
     as_float_array,
     check_covariance,
     check_finite_scalar,
     check_positive_scalar,
     check_shape,
 )
-from .loss import LossTerms, _terms
 
 __all__ = [
     "Solution",
@@ -294,13 +294,16 @@ def encoder_mutual_information(B, Sigma_W, Sigma_Y) -> np.ndarray | float:
     B = as_float_array(B, "B", min_ndim=2)
     Sigma_W, _ = check_covariance(Sigma_W, "Sigma_W")
     Sigma_Y, _ = check_covariance(Sigma_Y, "Sigma_Y")
-    val = _mi_xy(B, Sigma_W, Sigma_Y)
+    val = mi_xy_from_cholesky(B, Sigma_W, Sigma_Y)
     return float(val) if np.ndim(val) == 0 else val
 
 
-def _mi_xy(B, Sigma_W, Sigma_Y, lw=None):
-    # I(X;Y) = 1/2 log|I + L_W^{-1} B Σ_Y B^T L_W^{-T}|: no cancellation when I is small.
-    # lw: the Cholesky factor of Σ_W when the caller has it already
+def mi_xy_from_cholesky(B, Sigma_W, Sigma_Y, lw=None):
+    """``I(X;Y) = ½ log|I + L_W⁻¹ B Σ_Y Bᵀ L_W⁻ᵀ|`` in nats, unchecked (``lw``: Cholesky of Σ_W).
+
+    The eigenvalue form has no cancellation when I(X;Y) is small; batched over leading axes.
+    :func:`encoder_mutual_information` is the checked entry point.
+    """
     if lw is None:
         lw = np.linalg.cholesky(Sigma_W)
     C = np.linalg.solve(lw, B)
@@ -977,7 +980,7 @@ class _Run:
             if not ids.size:
                 return keep
         self.loss_hist[r, ids] = loss
-        mi = _mi_xy(B, Sw, Sy, lw)
+        mi = mi_xy_from_cholesky(B, Sw, Sy, lw)
         self.mi_hist[r, ids] = mi
         self.records_regular[ids[~np.isfinite(mi)]] = False
         return keep
@@ -1324,12 +1327,12 @@ def _safe_terms(A, B, Sz, Sw, Sy, lw=None):
     if lz is not None and lw is None:
         lw = _cholesky_or_none(Sw)
     if lz is not None and lw is not None and np.isfinite(A).all() and np.isfinite(B).all():
-        return _terms(A, B, Sz, lz, Sw, lw, Sy)
+        return loss_terms_from_cholesky(A, B, Sz, lz, Sw, lw, Sy)
     ok = _pd_mask(Sz) & _pd_mask(Sw) & np.all(np.isfinite(A), axis=(-2, -1))
     ok &= np.all(np.isfinite(B), axis=(-2, -1))
     out = [np.full(B.shape[0], np.nan) for _ in range(3)]
     if ok.any():
-        t = _terms(
+        t = loss_terms_from_cholesky(
             A[ok],
             B[ok],
             Sz[ok],
@@ -1352,7 +1355,7 @@ def _finish(run: _Run, collapse_tol: float) -> BatchSolution:
     ok = np.isfinite(kl) & np.isfinite(nll) & np.isfinite(mse)
     reason[~ok] = "nonfinite"
     if ok.any():
-        mi[ok] = _mi_xy(B[ok], Sw[ok], Sy[ok])
+        mi[ok] = mi_xy_from_cholesky(B[ok], Sw[ok], Sy[ok])
         mineig[ok] = np.linalg.eigvalsh(Sw[ok])[:, 0]
     total = kl + gamma * nll + lam * mse
     converged = np.array([r in ("converged", "notebook_rule") for r in reason])

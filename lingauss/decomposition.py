@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_array, check_covariance, check_positive_scalar
-from .gaussian import _logdet_chol
+from .gaussian import logdet_from_cholesky
+from .validation import as_float_array, check_covariance, check_positive_scalar
 
 __all__ = ["KLDecomposition", "kl_decomposition", "kl_decomposition_from_moments"]
 
@@ -113,7 +113,7 @@ def _half_trace_minus_logdet(D: np.ndarray, M: np.ndarray) -> np.ndarray:
     ev = np.linalg.eigvalsh(0.5 * (D + np.swapaxes(D, -1, -2)))
     near = np.max(np.abs(ev), axis=-1) <= _SMALL
     by_eig = 0.5 * np.sum(_u_minus_log1p(np.where(near[..., None], ev, 0.0)), axis=-1)
-    by_chol = 0.5 * (np.trace(D, axis1=-2, axis2=-1) - _logdet_chol(np.linalg.cholesky(M)))
+    by_chol = 0.5 * (np.trace(D, axis1=-2, axis2=-1) - logdet_from_cholesky(np.linalg.cholesky(M)))
     return np.maximum(np.where(near, by_eig, by_chol), 0.0)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import as_float_array, check_covariance, check_index_blocks, check_shape
+from .validation import as_float_array, check_covariance, check_index_blocks, check_shape
 
 __all__ = [
     "logdet",
@@ -34,7 +34,8 @@ __all__ = [
 _LOG_2PI_E = np.log(2.0 * np.pi * np.e)
 
 
-def _logdet_chol(chol: np.ndarray) -> np.ndarray:
+def logdet_from_cholesky(chol: np.ndarray) -> np.ndarray:
+    """``log|C|`` from a Cholesky factor ``L`` of ``C``: ``2 Σ log L_ii``, batched."""
     return 2.0 * np.sum(np.log(np.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)
 
 
@@ -65,7 +66,7 @@ def logdet(cov) -> np.ndarray | float:
     True
     """
     _, chol = check_covariance(cov, "cov")
-    return _squeeze(_logdet_chol(chol))
+    return _squeeze(logdet_from_cholesky(chol))
 
 
 def _squeeze(x):
@@ -95,7 +96,7 @@ def entropy(cov) -> np.ndarray | float:
     """
     cov, chol = check_covariance(cov, "cov")
     d = cov.shape[-1]
-    return _squeeze(0.5 * (d * _LOG_2PI_E + _logdet_chol(chol)))
+    return _squeeze(0.5 * (d * _LOG_2PI_E + logdet_from_cholesky(chol)))
 
 
 def _blocks(cov, *named):
@@ -140,9 +141,9 @@ def _mi_from_blocks(cov, ia, ib):
     weak = -0.5 * np.sum(np.log1p(-np.minimum(rho2, 0.5)), axis=-1)
     joint = np.concatenate([ia, ib])
     strong = 0.5 * (
-        _logdet_chol(_chol(_sub(cov, ia)))
-        + _logdet_chol(_chol(_sub(cov, ib)))
-        - _logdet_chol(_chol(_sub(cov, joint)))
+        logdet_from_cholesky(_chol(_sub(cov, ia)))
+        + logdet_from_cholesky(_chol(_sub(cov, ib)))
+        - logdet_from_cholesky(_chol(_sub(cov, joint)))
     )
     use_weak = np.max(rho2, axis=-1) <= 0.5
     return np.maximum(np.where(use_weak, weak, strong), 0.0)
@@ -331,5 +332,5 @@ def kl_divergence(mean0, cov0, mean1, cov1) -> np.ndarray | float:
     diff = np.broadcast_to(mean1 - mean0, batch + (d,))
     z = solve_triangular_batched(l1, diff[..., None])[..., 0]
     maha = np.sum(z**2, axis=-1)
-    val = 0.5 * (trace + maha - d + _logdet_chol(l1) - _logdet_chol(l0))
+    val = 0.5 * (trace + maha - d + logdet_from_cholesky(l1) - logdet_from_cholesky(l0))
     return _squeeze(np.maximum(val, 0.0))

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import (
+from .gaussian import logdet_from_cholesky, solve_triangular_batched
+from .validation import (
     as_float_array,
     check_covariance,
     check_finite_scalar,
     check_positive_scalar,
 )
-from .gaussian import _logdet_chol, solve_triangular_batched
 
 __all__ = [
     "LossTerms",
@@ -111,18 +111,23 @@ def residual_covariance(A, B, Sigma_W, Sigma_Y) -> np.ndarray:
     return 0.5 * (r + np.swapaxes(r, -1, -2))
 
 
-def _terms(A, B, Sigma_Z, lz, Sigma_W, lw, Sigma_Y):
+def loss_terms_from_cholesky(A, B, Sigma_Z, lz, Sigma_W, lw, Sigma_Y):
+    """The γλ-loss terms ``(KL, NLL, MSE)`` (reference §2) from validated arrays.
+
+    ``lz`` and ``lw`` are the Cholesky factors of ``Sigma_Z`` and ``Sigma_W``; no checks are
+    made (:func:`gamma_lambda_loss` is the checked entry point). Batched over leading axes.
+    """
     m = Sigma_W.shape[-1]
     n = Sigma_Y.shape[-1]
     trace_x = np.trace(B @ Sigma_Y @ np.swapaxes(B, -1, -2), axis1=-2, axis2=-1) + np.trace(
         Sigma_W, axis1=-2, axis2=-1
     )
-    kl = 0.5 * (trace_x - _logdet_chol(lw) - m)
+    kl = 0.5 * (trace_x - logdet_from_cholesky(lw) - m)
     r = residual_covariance(A, B, Sigma_W, Sigma_Y)
     lz_b = np.broadcast_to(lz, np.broadcast_shapes(lz.shape, r.shape))
     half = solve_triangular_batched(lz_b, r)
     quad = np.trace(solve_triangular_batched(lz_b, np.swapaxes(half, -1, -2)), axis1=-2, axis2=-1)
-    nll = 0.5 * (quad + n * _LOG_2PI + _logdet_chol(lz))
+    nll = 0.5 * (quad + n * _LOG_2PI + logdet_from_cholesky(lz))
     mse = np.trace(r, axis1=-2, axis2=-1)
     return kl, nll, mse
 
@@ -169,7 +174,7 @@ def gamma_lambda_loss(A, B, Sigma_Z, Sigma_W, Sigma_Y, gamma, lam) -> LossTerms:
     gamma = check_positive_scalar(gamma, "gamma")
     lam = check_finite_scalar(lam, "lam")
     A, B, (Sz, lz), (Sw, lw), (Sy, _) = check_model_shapes(A, B, Sigma_Z, Sigma_W, Sigma_Y)
-    kl, nll, mse = _terms(A, B, Sz, lz, Sw, lw, Sy)
+    kl, nll, mse = loss_terms_from_cholesky(A, B, Sz, lz, Sw, lw, Sy)
     total = kl + gamma * nll + lam * mse
     return LossTerms(_out(kl), _out(nll), _out(mse), _out(total), gamma, lam)
 

@@ -58,7 +58,7 @@ from .blahut_arimoto import Solution, blahut_arimoto_batch, random_encoder
 from .decomposition import KLDecomposition, kl_decomposition
 from .gaussian import mutual_information
 from .loss import reconstruction_error
-from .metrics._common import INFO_TOL, TIE_RTOL
+from .metrics.common import INFO_TOL, TIE_RTOL
 from .metrics.dci import (
     MAX_SHAPLEY_LATENTS,
     coefficient_importance,
@@ -69,8 +69,7 @@ from .metrics.dci import (
 from .metrics.grouping import format_grouping, grouping_success
 from .metrics.im import IM_TIE_TOL, im_score
 from .metrics.matched import matched_mi_score
-from .metrics.mig import _finish as _mig_finish
-from .metrics.mig import _pair_stack, code_factor_information
+from .metrics.mig import code_factor_information, mig_from_information, pair_covariances
 from .metrics.sap import SAP_TIE_ATOL, SAP_TIE_RTOL, sap_score
 from .scenarios import CONFIGS, Scenario, scenario
 
@@ -110,7 +109,7 @@ EXTRA_METRICS = ("MIG", "DCI")
 ALL_METRICS = METRICS + EXTRA_METRICS
 #: KL-decomposition columns added by ``metrics="all"`` (:func:`lingauss.kl_decomposition`).
 DECOMPOSITION_COLUMNS = KLDecomposition.TERMS
-_PREFIX = {"I_m": "im", "SAP": "sap", "MIG": "mig", "DCI": "dci"}
+METRIC_PREFIX = {"I_m": "im", "SAP": "sap", "MIG": "mig", "DCI": "dci"}
 _ALIASES = {"i_m": "I_m", "im": "I_m", "sap": "SAP", "mig": "MIG", "dci": "DCI"}
 
 
@@ -401,7 +400,7 @@ def resample_sigma_v(
     """
     from scipy.stats import wishart
 
-    from ._validation import check_covariance
+    from .validation import check_covariance
 
     df = int(draws) - 1
     W = wishart(df=df, scale=sc.Sigma_V).rvs(random_state=rng) / df
@@ -779,7 +778,7 @@ def _extra_metrics(sc, B, Sw, finite):
             else coefficient_importance(cov, m),
         }
         if m >= 2:
-            res["pair_mi"] = np.asarray(mutual_information(_pair_stack(cov, m), [0], [1]))
+            res["pair_mi"] = np.asarray(mutual_information(pair_covariances(cov, m), [0], [1]))
             res["code_mi"] = code_factor_information(cov, m)
         return res
 
@@ -796,7 +795,7 @@ def _extra_metrics(sc, B, Sw, finite):
             out["dci_success"][r] = grouping_success(dci.grouping, sc.groups, m)
             if m >= 2:
                 code = t["code_mi"][k]
-                mig = _mig_finish(t["pair_mi"][k], code, code, "code", INFO_TOL, TIE_RTOL)
+                mig = mig_from_information(t["pair_mi"][k], code, code, "code", INFO_TOL, TIE_RTOL)
                 out["mig_score"][r] = mig.score
                 out["mig_grouping"][r] = format_grouping(mig.grouping)
                 out["mig_degenerate"][r] = mig.degenerate
@@ -820,7 +819,7 @@ def add_counted(df: pd.DataFrame, protocol: str | Protocol) -> pd.DataFrame:
     df["status"] = np.where((df.regime == "interior") & ~df.converged, "unconverged", df.regime)
     clean = df.regime == "interior"
     for metric in ALL_METRICS:
-        p = _PREFIX[metric]
+        p = METRIC_PREFIX[metric]
         if f"{p}_success" not in df.columns:
             continue
         needs_two = metric in ("SAP", "MIG")
@@ -994,7 +993,7 @@ def table_metrics(table: pd.DataFrame) -> tuple[str, ...]:
     return tuple(
         mt
         for mt in ALL_METRICS
-        if {f"{_PREFIX[mt]}_success", f"{_PREFIX[mt]}_counted"} <= set(table.columns)
+        if {f"{METRIC_PREFIX[mt]}_success", f"{METRIC_PREFIX[mt]}_counted"} <= set(table.columns)
     )
 
 
@@ -1016,7 +1015,7 @@ def _per_seed(table: pd.DataFrame) -> pd.DataFrame:
             n_nonfinite=int(np.sum(status == "nonfinite")),
         )
         for metric in present:
-            p = _PREFIX[metric]
+            p = METRIC_PREFIX[metric]
             succ = g[f"{p}_success"].to_numpy(bool)
             counted = g[f"{p}_counted"].to_numpy(bool)
             nc = int(counted.sum())

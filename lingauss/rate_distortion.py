@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._validation import as_float_array, check_covariance, check_positive_scalar
-from .blahut_arimoto import _mi_xy
+from .blahut_arimoto import mi_xy_from_cholesky
 from .loss import residual_covariance
+from .validation import as_float_array, check_covariance, check_positive_scalar
 
 __all__ = [
     "gaussian_rate_distortion",
@@ -372,7 +372,7 @@ def operating_point(A, B, Sigma_W, Sigma_Y) -> OperatingPoint:
         raise ValueError(f"B: expected shape (..., {m}, {n}), got {B.shape}")
     if A.shape[-2:] != (n, m):
         raise ValueError(f"A: expected shape (..., {n}, {m}), got {A.shape}")
-    rate = _mi_xy(B, Sigma_W, Sigma_Y)
+    rate = mi_xy_from_cholesky(B, Sigma_W, Sigma_Y)
     dist = np.trace(residual_covariance(A, B, Sigma_W, Sigma_Y), axis1=-2, axis2=-1)
     ev, _ = _eigs(Sigma_Y)
     evb, r = _broadcast(ev, np.asarray(rate), "rate")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_float_array, check_covariance, check_positive_scalar
+from .validation import as_float_array, check_covariance, check_positive_scalar
 
 __all__ = [
     "Scenario",

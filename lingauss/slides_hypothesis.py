@@ -27,8 +27,8 @@ import pandas as pd
 from scipy import stats
 
 from .protocol import (
-    _PREFIX,
     ALL_METRICS,
+    METRIC_PREFIX,
     PROTOCOLS,
     _per_seed,
     get_protocol,
@@ -369,7 +369,7 @@ def agreement_from_table(
     chosen = metric_names(metrics)
     need = {"protocol", "config", "scenario", "seed", "G", "m", "regime"}
     for mt in chosen:
-        need |= {f"{_PREFIX[mt]}_success", f"{_PREFIX[mt]}_counted"}
+        need |= {f"{METRIC_PREFIX[mt]}_success", f"{METRIC_PREFIX[mt]}_counted"}
     if not isinstance(table, pd.DataFrame) or not need <= set(table.columns):
         missing = sorted(need - set(getattr(table, "columns", [])))
         raise ValueError(
@@ -395,7 +395,7 @@ def agreement_from_table(
     work = table[keys + ["G", "m"]].copy()
     work["base"] = base
     for mt in chosen:
-        p = _PREFIX[mt]
+        p = METRIC_PREFIX[mt]
         agree = table[f"{p}_success"].to_numpy(bool) & table[f"{p}_counted"].to_numpy(bool)
         work[f"hit_{mt}"] = agree & base
     per_seed = work.groupby(keys, sort=False).agg(

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._validation import as_float_array, check_positive_scalar
 from .blahut_arimoto import (
     blahut_arimoto_batch,
     classify_regime,
@@ -47,6 +46,7 @@ from .metrics.matched import matched_mi_score
 from .metrics.sap import sap_score
 from .scenarios import Scenario
 from .scenarios import scenario as _named_scenario
+from .validation import as_float_array, check_positive_scalar
 
 __all__ = [
     "STUDY_BETAS",

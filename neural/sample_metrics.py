@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from lingauss.decomposition import kl_decomposition, kl_decomposition_from_moments
-from lingauss.metrics._common import check_sample_covariance
+from lingauss.metrics.common import check_sample_covariance
 from lingauss.metrics.dci import fitted_dci
 from lingauss.metrics.grouping import grouping_success
 from lingauss.metrics.mig import binned_mig

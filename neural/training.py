@@ -35,7 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lingauss import Scenario
-from lingauss._validation import as_float_array
+from lingauss.validation import as_float_array
 
 from .config import LinearVAEConfig, MLPVAEConfig, TrainingConfig
 from .data import ScenarioSampler

@@ -1,6 +1,6 @@
 """Bad input raises ValueError whose message starts with the offending argument's name.
 
-Covers lingauss._validation directly and every public function of the analytic core
+Covers lingauss.validation directly and every public function of the analytic core
 (gaussian, loss, blahut_arimoto): non-symmetric, non-PD, NaN/inf, mismatched shapes, empty
 and overlapping index blocks, γ <= 0, and (γ, λ) that make M = γΣ_Z^{-1} + 2λI indefinite.
 """
@@ -10,14 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lingauss._validation import (
-    as_float_array,
-    check_covariance,
-    check_finite_scalar,
-    check_index_blocks,
-    check_positive_scalar,
-    check_shape,
-)
 from lingauss.blahut_arimoto import (
     blahut_arimoto,
     blahut_arimoto_batch,
@@ -34,6 +26,14 @@ from lingauss.gaussian import (
     total_correlation,
 )
 from lingauss.loss import gamma_lambda_loss, lambda_beta_loss, residual_covariance
+from lingauss.validation import (
+    as_float_array,
+    check_covariance,
+    check_finite_scalar,
+    check_index_blocks,
+    check_positive_scalar,
+    check_shape,
+)
 
 GOOD = np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 1.5]])
 NONSYM = GOOD + np.array([[0, 1e-3, 0], [0, 0, 0], [0, 0, 0]])

@@ -9,6 +9,8 @@ import json
 import math
 import sys
 
+from .arguments import float_list, metric_list, progress_bar
+
 
 def register(subparsers) -> None:
     from ..slides_hypothesis import HYPOTHESIS_CONFIGS
@@ -28,36 +30,23 @@ def register(subparsers) -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument(
         "--metrics",
-        type=_metrics,
+        type=metric_list,
         default=None,
         metavar="LIST",
         help="rank these metrics (comma-separated among I_m, SAP, MIG, DCI, or 'all') "
         "instead of the I_m-versus-SAP test",
     )
     p.add_argument(
-        "--gammas", type=_floats, default=None, help="comma-separated gamma grid (quick look)"
+        "--gammas", type=float_list, default=None, help="comma-separated gamma grid (quick look)"
     )
-    p.add_argument("--lambdas", type=_floats, default=None, help="comma-separated lambda grid")
+    p.add_argument("--lambdas", type=float_list, default=None, help="comma-separated lambda grid")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
 
-def _metrics(text):
-    from .reproduce import _metrics as parse
-
-    return parse(text)
-
-
-def _floats(text):
-    from .reproduce import _floats as parse
-
-    return parse(text)
-
-
 def run(args: argparse.Namespace) -> int:
     from ..slides_hypothesis import hypothesis_test
-    from .reproduce import _progress
 
     if args.seeds < 1:
         raise ValueError(f"--seeds: need at least 1, got {args.seeds}")
@@ -68,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         grid["lambdas"] = args.lambdas
     if args.metrics is not None:
         return _run_agreement(args, grid)
-    bar = _progress(None, disable=args.json or args.no_progress or not sys.stderr.isatty())
+    bar = progress_bar(None, disable=args.json or args.no_progress or not sys.stderr.isatty())
     try:
         df = hypothesis_test(args.config, args.protocol, args.seeds, progress=bar.update, **grid)
     finally:
@@ -112,9 +101,8 @@ def _run_agreement(args, grid) -> int:
         format_agreement_markdown,
         metric_agreement,
     )
-    from .reproduce import _progress
 
-    bar = _progress(None, disable=args.json or args.no_progress or not sys.stderr.isatty())
+    bar = progress_bar(None, disable=args.json or args.no_progress or not sys.stderr.isatty())
     try:
         df = metric_agreement(
             args.config,

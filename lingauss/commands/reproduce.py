@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .arguments import float_list, metric_list, progress_bar
+
 #: Seeds used when ``--seeds`` is not given: enough to show a spread, quick enough to run
 #: all four configurations in well under a minute.
 DEFAULT_SEEDS = 2
@@ -67,19 +69,19 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--gammas",
-        type=_floats,
+        type=float_list,
         default=None,
         help="comma-separated gamma grid for a quick look (default: the published 5 values)",
     )
     p.add_argument(
         "--lambdas",
-        type=_floats,
+        type=float_list,
         default=None,
         help="comma-separated lambda grid (default: the published 5 values)",
     )
     p.add_argument(
         "--metrics",
-        type=_metrics,
+        type=metric_list,
         default=("I_m", "SAP"),
         metavar="LIST",
         help="comma-separated metrics to report among I_m, SAP, MIG, DCI, or 'all' "
@@ -107,27 +109,6 @@ def register(subparsers) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def _metrics(text: str) -> tuple[str, ...]:
-    from ..protocol import metric_names
-
-    try:
-        return metric_names([x for x in text.split(",") if x.strip()])
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        out = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
-    if not out:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_neural(args, prot, gammas, lambdas, cells)
     groups = config_scenarios(args.config, prot.preset)
     total = sum(args.seeds * len(scs) * cells * prot.runs_per_cell(scs[0]) for _, scs in groups)
-    bar = _progress(total, disable=args.json or args.no_progress or not sys.stderr.isatty())
+    bar = progress_bar(total, disable=args.json or args.no_progress or not sys.stderr.isatty())
     try:
         # the extra metrics cost well under a second for the whole default table
         table = success_table(
@@ -207,10 +188,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _only_metrics(table, metrics):
     """The table without the success columns of metrics not asked for (for the plots)."""
-    from ..protocol import _PREFIX, ALL_METRICS
+    from ..protocol import ALL_METRICS, METRIC_PREFIX
 
     drop = [
-        f"{_PREFIX[mt]}_{suffix}"
+        f"{METRIC_PREFIX[mt]}_{suffix}"
         for mt in ALL_METRICS
         if mt not in metrics
         for suffix in ("success", "counted")
@@ -280,22 +261,6 @@ def _json_value(v):
     if isinstance(v, float) and math.isnan(v):
         return None
     return v
-
-
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total, disable):
-    if disable:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="run", desc="BA runs", file=sys.stderr, leave=False)
 
 
 def _num(x):

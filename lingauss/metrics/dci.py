@@ -51,8 +51,8 @@ from math import factorial
 
 import numpy as np
 
-from .._validation import check_positive_scalar
-from ._common import (
+from ..validation import check_positive_scalar
+from .common import (
     INFO_TOL,
     TIE_RTOL,
     check_paired_samples,

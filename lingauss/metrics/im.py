@@ -51,8 +51,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .._validation import as_float_array, check_covariance, check_finite_scalar
 from ..scenarios import canonical_grouping
+from ..validation import as_float_array, check_covariance, check_finite_scalar
 
 __all__ = [
     "IMResult",

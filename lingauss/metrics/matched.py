@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ._common import split_cov_xv
+from .common import split_cov_xv
 
 __all__ = ["MatchedMIResult", "matched_mi_score", "pairwise_mutual_information"]
 

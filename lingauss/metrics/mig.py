@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_float_array, check_covariance, check_positive_scalar
 from ..gaussian import mutual_information
-from ._common import INFO_TOL, TIE_RTOL, check_paired_samples, split_cov_xv, top_latent_grouping
+from ..validation import as_float_array, check_covariance, check_positive_scalar
+from .common import INFO_TOL, TIE_RTOL, check_paired_samples, split_cov_xv, top_latent_grouping
 
 __all__ = [
     "MIGResult",
@@ -102,7 +102,7 @@ class MIGResult:
     degenerate: str
 
 
-def _pair_stack(cov: np.ndarray, m: int) -> np.ndarray:
+def pair_covariances(cov: np.ndarray, m: int) -> np.ndarray:
     """2x2 covariances of every (x_j, v_k) pair, shape (..., m, s, 2, 2)."""
     var_x = np.diagonal(cov, axis1=-2, axis2=-1)[..., :m]
     var_v = np.diagonal(cov, axis1=-2, axis2=-1)[..., m:]
@@ -184,7 +184,15 @@ def _resolve_normalizer(normalizer, mi_code: np.ndarray, s: int):
     return arr, "data"
 
 
-def _finish(mi, informative_nats, normalizer, normalization, info_tol, tie_rtol) -> MIGResult:
+def mig_from_information(
+    mi, informative_nats, normalizer, normalization, info_tol, tie_rtol
+) -> MIGResult:
+    """MIG from a table of pairwise informations ``mi[j, k] = I(x_j; v_k)``, shape ``(m, s)``.
+
+    ``informative_nats`` (shape ``(s,)``) decides which factors carry information at all
+    (``<= info_tol``: uninformative, gap 0); ``normalizer`` divides each factor's gap;
+    ``normalization`` names it in the result. Top-latent ties within ``tie_rtol`` are flagged.
+    """
     m, s = mi.shape
     uninformative = informative_nats <= info_tol
     top, tied, grouping = top_latent_grouping(mi, uninformative, tie_rtol)
@@ -267,10 +275,10 @@ def mig_score(
     tie_rtol = check_positive_scalar(tie_rtol, "tie_rtol")
     # I(x_j; v_k) for all pairs at once, from the 2x2 blocks (same values as
     # lingauss.metrics.matched.pairwise_mutual_information, with the Cholesky form near ρ = 1)
-    mi = np.asarray(mutual_information(_pair_stack(cov, m), [0], [1]))
+    mi = np.asarray(mutual_information(pair_covariances(cov, m), [0], [1]))
     mi_code = code_factor_information(cov, m)
     norm, normalization = _resolve_normalizer(normalizer, mi_code, s)
-    return _finish(mi, mi_code, norm, normalization, info_tol, tie_rtol)
+    return mig_from_information(mi, mi_code, norm, normalization, info_tol, tie_rtol)
 
 
 def mig_grouping(cov_xv, m: int) -> tuple:
@@ -400,4 +408,4 @@ def binned_mig(
     vb = histogram_discretize(V, factor_bins)
     mi = discrete_mutual_information(xb, vb, bins, factor_bins)
     h = _discrete_entropy(vb, factor_bins)
-    return _finish(mi, h, np.where(h > 0, h, np.nan), "binned_entropy", 0.0, tie_rtol)
+    return mig_from_information(mi, h, np.where(h > 0, h, np.nan), "binned_entropy", 0.0, tie_rtol)

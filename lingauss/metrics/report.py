@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .._validation import as_float_array, check_covariance
 from ..decomposition import KLDecomposition, kl_decomposition
-from ._common import split_cov_xv
+from ..validation import as_float_array, check_covariance
+from .common import split_cov_xv
 from .dci import dci_score
 from .grouping import grouping_success
 from .mig import available_information, mig_score

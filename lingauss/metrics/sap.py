@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import as_float_array, check_finite_scalar
 from ..scenarios import canonical_grouping
+from ..validation import as_float_array, check_finite_scalar
 
 __all__ = ["SAPResult", "sap_score", "SAP_TIE_ATOL", "SAP_TIE_RTOL"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_float_array, check_covariance
+from ..validation import as_float_array, check_covariance
 
 #: Two candidate latents of a factor tie when their scores differ by at most this much,
 #: relative to the larger one: far above float64 rounding of values computed from the same
