@@ -7,40 +7,59 @@ trains the same model on samples and shows what gradient training *finds*:
 * :mod:`neural.models` — the batched linear-Gaussian VAE (analytic parameterisation) and an
   MLP variant with the same Gaussian heads;
 * :mod:`neural.objective` — the γλ loss in closed form and by Monte Carlo (reparameterisation);
-* :mod:`neural.training` — the whole (γ, λ) grid × seeds trained as one batched model;
+* :mod:`neural.training` — the whole (γ, λ) grid × seeds trained as one batched model, with
+  :mod:`neural.batched_optim` (per-member Adam) and :mod:`neural.grid_data` (seeded streams);
 * :mod:`neural.estimators` — plug-in and KSG mutual information, empirical I_m / SAP;
-* :mod:`neural.compare` — the BA optimum beside the learned encoder for one cell;
+  :mod:`neural.sample_metrics` — every metric of :func:`lingauss.metrics.report` from samples;
+* :mod:`neural.analytic_cell` — the BA optimum of a cell (floored where ill-posed);
+  :mod:`neural.encoder_comparison` — the rows comparing two encoders;
+  :mod:`neural.compare` — the BA optimum beside the learned encoder for one cell;
 * :mod:`neural.tables` — success-rate tables of learned encoders beside the analytic ones;
-* :mod:`neural.config`, :mod:`neural.device` — configurations, save/load, device resolution.
+* :mod:`neural.lambda_beta` — the learned half of the λβ study (AdamW, best recipe, Procrustes);
+* :mod:`neural.model_config`, :mod:`neural.training_config` (re-exported by
+  :mod:`neural.config`), :mod:`neural.persistence` (save/load), :mod:`neural.device`.
+
+Import order below is the dependency order (no module imports one listed after it).
 """
 
-from .compare import *  # noqa: F401,F403
-from .compare import __all__ as _compare_all
-from .config import *  # noqa: F401,F403
-from .config import __all__ as _config_all
-from .data import *  # noqa: F401,F403
-from .data import __all__ as _data_all
-from .device import *  # noqa: F401,F403
-from .device import __all__ as _device_all
-from .estimators import *  # noqa: F401,F403
-from .estimators import __all__ as _estimators_all
-from .models import *  # noqa: F401,F403
-from .models import __all__ as _models_all
-from .objective import *  # noqa: F401,F403
-from .objective import __all__ as _objective_all
-from .tables import *  # noqa: F401,F403
-from .tables import __all__ as _tables_all
-from .training import *  # noqa: F401,F403
-from .training import __all__ as _training_all
+import sys as _sys
 
-__all__ = [
-    *_device_all,
-    *_config_all,
-    *_data_all,
-    *_models_all,
-    *_objective_all,
-    *_training_all,
-    *_estimators_all,
-    *_compare_all,
-    *_tables_all,
-]
+from .analytic_cell import *  # noqa: F401,F403
+from .arrays import *  # noqa: F401,F403
+from .batched_optim import *  # noqa: F401,F403
+from .compare import *  # noqa: F401,F403
+from .config import *  # noqa: F401,F403
+from .data import *  # noqa: F401,F403
+from .device import *  # noqa: F401,F403
+from .encoder_comparison import *  # noqa: F401,F403
+from .estimators import *  # noqa: F401,F403
+from .grid_data import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403
+from .objective import *  # noqa: F401,F403
+from .persistence import *  # noqa: F401,F403
+from .tables import *  # noqa: F401,F403
+from .training import *  # noqa: F401,F403
+
+#: Modules whose ``__all__`` make the package's, in dependency order.
+_MODULES = (
+    "device",
+    "model_config",
+    "training_config",
+    "config",
+    "persistence",
+    "data",
+    "models",
+    "objective",
+    "batched_optim",
+    "grid_data",
+    "training",
+    "arrays",
+    "estimators",
+    "analytic_cell",
+    "encoder_comparison",
+    "compare",
+    "tables",
+)
+__all__ = list(
+    dict.fromkeys(name for m in _MODULES for name in _sys.modules[f"{__name__}.{m}"].__all__)
+)

@@ -11,7 +11,13 @@ import contextlib
 
 import torch
 
-__all__ = ["resolve_device", "resolve_dtype", "device_description", "deterministic"]
+__all__ = [
+    "resolve_device",
+    "resolve_dtype",
+    "device_description",
+    "deterministic",
+    "torch_threads",
+]
 
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -109,3 +115,29 @@ def deterministic(device: torch.device):
         yield
     finally:
         torch.use_deterministic_algorithms(prev, warn_only=prev_warn)
+
+
+@contextlib.contextmanager
+def torch_threads(k: int | None):
+    """Run a block with ``k`` intra-op torch threads, restoring the setting on exit.
+
+    ``None`` leaves torch's setting alone. The batched steps of the neural path are many small
+    kernels: on a shared CPU one thread is several times faster than torch's default pool
+    (measured in ``benchmarks/bench_study.py``).
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is neither ``None`` nor a positive integer.
+    """
+    if k is None:
+        yield
+        return
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"threads: must be a positive integer or None, got {k!r}")
+    old = torch.get_num_threads()
+    torch.set_num_threads(k)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

@@ -34,6 +34,8 @@ from scipy.special import digamma
 from lingauss.gaussian import mutual_information
 from lingauss.metrics import grouping_success, im_score, sap_score
 
+from .arrays import as_numpy
+
 __all__ = [
     "plugin_mutual_information",
     "ksg_mutual_information",
@@ -47,18 +49,11 @@ ESTIMATOR_METHODS = ("plugin", "ksg")
 
 
 def _samples(x, name: str) -> np.ndarray:
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: cannot be converted to a float array ({exc})") from None
+    arr = as_numpy(x, name)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[1] < 1:
         raise ValueError(f"{name}: expected samples of shape (N,) or (N, d), got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains NaN or infinite entries")
     return arr
 
 

@@ -9,7 +9,7 @@ Gaussian heads (shared by both models)
 --------------------------------------
 * Encoder noise ``Σ_W = L L^T + f_W I_m`` with ``L`` lower triangular, positive diagonal
   ``exp(ℓ_W)``: any SPD matrix when ``f_W = 0``; with a variance floor ``f_W > 0`` exactly the
-  matrices ``Σ_W ≻ f_W I`` (see :class:`neural.config.VarianceFloor`).
+  matrices ``Σ_W ≻ f_W I`` (see :class:`neural.model_config.VarianceFloor`).
 * Decoder noise ``Σ_Z = diag(s_y² exp(ℓ_Z)) + f_Z I_n`` (diagonal, log-variances).
 
 Scale-free parameterisation
@@ -31,8 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import LinearVAEConfig, MLPVAEConfig, load_model, save_model
 from .device import resolve_dtype
+from .model_config import LinearVAEConfig, MLPVAEConfig
+from .persistence import load_model, register_model_class, save_model
 
 __all__ = ["GaussianVAE", "LinearGaussianVAE", "MLPGaussianVAE", "build_model"]
 
@@ -220,12 +221,12 @@ class GaussianVAE(nn.Module):
         return out
 
     def save(self, path: str | os.PathLike, *, metadata: dict | None = None):
-        """Write ``config.json`` and ``model.pt`` atomically (:func:`neural.config.save_model`)."""
+        """Write ``config.json`` and ``model.pt`` atomically (see :mod:`neural.persistence`)."""
         return save_model(self, path, metadata=metadata)
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, device="cpu") -> GaussianVAE:
-        """Load a saved model (see :func:`neural.config.load_model`)."""
+        """Load a saved model (see :func:`neural.persistence.load_model`)."""
         model = load_model(path, device=device)
         if not isinstance(model, cls):
             raise ValueError(f"path: holds a {type(model).__name__}, not a {cls.__name__}")
@@ -387,3 +388,7 @@ def build_model(config: LinearVAEConfig | MLPVAEConfig, dtype=torch.float64) -> 
     if isinstance(config, MLPVAEConfig):
         return MLPGaussianVAE(config, dtype)
     raise ValueError(f"config: expected a LinearVAEConfig or MLPVAEConfig, got {config!r}")
+
+
+register_model_class(LinearVAEConfig, LinearGaussianVAE)
+register_model_class(MLPVAEConfig, MLPGaussianVAE)

@@ -31,26 +31,14 @@ from lingauss.metrics.grouping import grouping_success
 from lingauss.metrics.mig import binned_mig
 from lingauss.metrics.report import report
 
+from .arrays import as_numpy
+
 __all__ = ["sample_report", "sample_cov_xv", "compare_with_exact"]
 
 
-def _to_numpy(x, name: str, ndim: int | None = None) -> np.ndarray:
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: cannot be converted to a float array ({exc})") from None
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-d array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains NaN or infinite entries")
-    return arr
-
-
 def _check_xv(X, V):
-    X = _to_numpy(X, "X", 2)
-    V = _to_numpy(V, "V", 2)
+    X = as_numpy(X, "X", ndim=2)
+    V = as_numpy(V, "V", ndim=2)
     if X.shape[0] != V.shape[0]:
         raise ValueError(f"V: expected {X.shape[0]} rows to match X, got shape {V.shape}")
     m, s = X.shape[1], V.shape[1]
@@ -170,16 +158,16 @@ def sample_report(
         if B is None or Sigma_Y is None or Sigma_W is None:
             raise ValueError("B, Sigma_Y, Sigma_W: give all three for the exact decomposition")
         decomp = kl_decomposition(
-            _to_numpy(B, "B"), _to_numpy(Sigma_W, "Sigma_W"), _to_numpy(Sigma_Y, "Sigma_Y")
+            as_numpy(B, "B"), as_numpy(Sigma_W, "Sigma_W"), as_numpy(Sigma_Y, "Sigma_Y")
         )
     elif means is not None:
         if Sigma_W is None:
             raise ValueError("Sigma_W: required with means for the plug-in decomposition")
-        mu = _to_numpy(means, "means", 2)
+        mu = as_numpy(means, "means", ndim=2)
         if mu.shape != (n, m):
             raise ValueError(f"means: expected shape ({n}, {m}) like X, got {mu.shape}")
         cov_mu = np.atleast_2d(np.cov(mu, rowvar=False))
-        decomp = kl_decomposition_from_moments(cov_mu, _to_numpy(Sigma_W, "Sigma_W"))
+        decomp = kl_decomposition_from_moments(cov_mu, as_numpy(Sigma_W, "Sigma_W"))
     elif Sigma_W is not None:
         raise ValueError("Sigma_W: give it with means, or with B and Sigma_Y")
     if decomp is not None:

@@ -46,11 +46,12 @@ from lingauss.protocol import (
     summarize,
 )
 
-from .compare import CONSTRAINED_HALF_STEPS, is_ill_posed
-from .config import LinearVAEConfig, MLPVAEConfig, TrainingConfig, VarianceFloor
+from .analytic_cell import CONSTRAINED_HALF_STEPS, is_ill_posed
 from .data import ScenarioSampler, make_generator
+from .model_config import LinearVAEConfig, MLPVAEConfig, VarianceFloor
 from .models import LinearGaussianVAE
 from .training import train_grid
+from .training_config import TrainingConfig
 
 __all__ = [
     "reference_optima",

@@ -20,11 +20,13 @@ improvement of ``min_delta`` the member's learning rate is multiplied by ``lr_de
 ``n_decays`` reductions the next plateau freezes the member (early stopping). The run ends when
 every member is frozen or after ``max_steps``. A member whose loss becomes non-finite is
 restored to its best iterate, frozen and reported with ``stop_reason="nonfinite"``.
+
+The optimiser and the per-member masks are in :mod:`neural.batched_optim`, the data streams
+in :mod:`neural.grid_data` (:class:`BatchedAdam` and :func:`stream_seed` are re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,68 +39,24 @@ from tqdm.auto import tqdm
 from lingauss import Scenario
 from lingauss.validation import as_float_array
 
-from .config import LinearVAEConfig, MLPVAEConfig, TrainingConfig
+from .batched_optim import BatchedAdam, finite_member_grads, restore_members
 from .data import ScenarioSampler
-from .device import deterministic, device_description, resolve_device, resolve_dtype
+from .device import (
+    deterministic,
+    device_description,
+    resolve_device,
+    resolve_dtype,
+    torch_threads,
+)
+from .grid_data import STREAM_INIT, GridData, stream_seed
+from .model_config import LinearVAEConfig, MLPVAEConfig
 from .models import GaussianVAE, LinearGaussianVAE, build_model
 from .objective import closed_form_loss, mc_loss, model_closed_form_loss
+from .training_config import TrainingConfig
 
 __all__ = ["BatchedAdam", "TrainResult", "train_grid", "stream_seed", "STOP_REASONS"]
 
 STOP_REASONS = ("plateau", "max_steps", "nonfinite")
-
-_STREAM_INIT, _STREAM_TRAIN, _STREAM_VAL = 0, 1, 2
-
-
-def stream_seed(seed: int, stream: int) -> int:
-    """Seed of random stream ``stream`` (0 init, 1 training data, 2 validation) of ``seed``."""
-    return int(np.random.SeedSequence([int(seed), int(stream)]).generate_state(1)[0])
-
-
-class BatchedAdam:
-    """Adam with one learning rate per member (leading dimension of every parameter).
-
-    ``m ← β1 m + (1-β1) g``, ``v ← β2 v + (1-β2) g²``,
-    ``θ ← θ - lr_g · m̂ / (sqrt(v̂) + ε)`` with the bias corrections ``m̂ = m / (1-β1^t)``,
-    ``v̂ = v / (1-β2^t)``; a member with ``lr_g = 0`` does not move (even if its moments are
-    not finite).
-    """
-
-    def __init__(self, params: Sequence[torch.nn.Parameter], betas=(0.9, 0.999), eps=1e-8):
-        self.params = [p for p in params if p.requires_grad]
-        self.b1, self.b2 = (float(b) for b in betas)
-        self.eps = float(eps)
-        self.t = 0
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self, lr: torch.Tensor):
-        """One update with per-member learning rates ``lr`` (shape ``(G,)``)."""
-        self.t += 1
-        c1 = 1.0 - self.b1**self.t
-        c2 = 1.0 - self.b2**self.t
-        active = lr > 0
-        for p, m, v in zip(self.params, self.m, self.v):
-            if p.grad is None:
-                continue
-            g = p.grad
-            m.mul_(self.b1).add_(g, alpha=1.0 - self.b1)
-            v.mul_(self.b2).addcmul_(g, g, value=1.0 - self.b2)
-            shape = (-1,) + (1,) * (p.ndim - 1)
-            upd = (m / c1) / ((v / c2).sqrt() + self.eps) * lr.view(shape)
-            p.sub_(torch.where(active.view(shape), upd, torch.zeros_like(upd)))
-
-    def reset_members(self, mask: torch.Tensor):
-        """Zero the moments of the members in ``mask`` (e.g. after restoring them)."""
-        for m, v in zip(self.m, self.v):
-            shape = (-1,) + (1,) * (m.ndim - 1)
-            m.masked_fill_(mask.view(shape), 0.0)
-            v.masked_fill_(mask.view(shape), 0.0)
 
 
 @dataclass(frozen=True)
@@ -232,51 +190,7 @@ def _model_config(model, n, m, G):
     raise ValueError(f"model: expected 'linear', 'mlp' or a model configuration, got {model!r}")
 
 
-class _Data:
-    """Per-seed data streams (training and validation), expanded to the members."""
-
-    def __init__(self, sampler: ScenarioSampler, seeds, C, cfg: TrainingConfig, m: int):
-        self.sampler, self.C, self.cfg, self.m = sampler, C, cfg, m
-        self.gens = [torch.Generator().manual_seed(stream_seed(s, _STREAM_TRAIN)) for s in seeds]
-        K = cfg.mc_samples
-        self.fixed = None
-        if cfg.n_train is not None:
-            ys, es = [], []
-            for g in self.gens:
-                ys.append(sampler.sample_y(cfg.n_train, g))
-                es.append(sampler.normal((K, cfg.n_train, m), g))
-            self.fixed = (torch.stack(ys), torch.stack(es))  # (S, N, n), (S, K, N, m)
-        vy, ve = [], []
-        for s in seeds:
-            g = torch.Generator().manual_seed(stream_seed(s, _STREAM_VAL))
-            vy.append(sampler.sample_y(cfg.n_val, g))
-            ve.append(sampler.normal((1, cfg.n_val, m), g))
-        self.val_y = torch.stack(vy)  # (S, N_val, n)
-        self.val_eps = torch.stack(ve)  # (S, 1, N_val, m)
-        self.val_moment = self.val_y.mT @ self.val_y / cfg.n_val  # (S, n, n): E[y y^T]
-
-    def expand(self, t: torch.Tensor) -> torch.Tensor:
-        return t.repeat_interleave(self.C, dim=0)
-
-    def batch(self):
-        cfg, K = self.cfg, self.cfg.mc_samples
-        if self.fixed is not None:
-            Y, E = self.fixed
-            N = Y.shape[1]
-            if cfg.batch_size is None or cfg.batch_size >= N:
-                return self.expand(Y), self.expand(E)
-            idx = torch.stack([torch.randint(N, (cfg.batch_size,), generator=g) for g in self.gens])
-            idx = idx.to(Y.device)
-            y = torch.gather(Y, 1, idx[:, :, None].expand(-1, -1, Y.shape[2]))
-            e = torch.gather(E, 2, idx[:, None, :, None].expand(-1, K, -1, E.shape[3]))
-            return self.expand(y), self.expand(e)
-        b = cfg.batch_size
-        ys = [self.sampler.sample_y(b, g) for g in self.gens]
-        es = [self.sampler.normal((K, b, self.m), g) for g in self.gens]
-        return self.expand(torch.stack(ys)), self.expand(torch.stack(es))
-
-
-def _validation_loss(model, data: _Data, cfg, Sigma_Y, g, lm) -> torch.Tensor:
+def _validation_loss(model, data: GridData, cfg, Sigma_Y, g, lm) -> torch.Tensor:
     with torch.no_grad():
         if cfg.objective == "closed_form":
             return model_closed_form_loss(model, Sigma_Y, g, lm).total
@@ -357,13 +271,13 @@ def train_grid(
     g_np, l_np = gammas[member_cell], lams[member_cell]
     fw_np, fz_np = fw[member_cell], fz[member_cell]
 
-    with deterministic(device), _threads(cfg.num_threads if device.type == "cpu" else None):
+    with deterministic(device), torch_threads(cfg.num_threads if device.type == "cpu" else None):
         net = build_model(mcfg, dtype=dtype)
         net.set_data_scale(scenario.Sigma_Y).set_floors(fw_np, fz_np)
-        net.init_parameters([stream_seed(s, _STREAM_INIT) for s in member_seed])
+        net.init_parameters([stream_seed(s, STREAM_INIT) for s in member_seed])
         net = net.to(device)
         sampler = ScenarioSampler(scenario, device=device, dtype=cfg.dtype)
-        data = _Data(sampler, seeds, C, cfg, scenario.m)
+        data = GridData(sampler, seeds, C, cfg, scenario.m)
         g_t = torch.as_tensor(g_np, dtype=dtype, device=device)
         l_t = torch.as_tensor(l_np, dtype=dtype, device=device)
         Sy = torch.as_tensor(scenario.Sigma_Y, dtype=dtype, device=device)
@@ -447,10 +361,10 @@ def _loop(net, data, cfg, Sy, g_t, l_t, device):
             finite = torch.isfinite(total)
             opt.zero_grad()
             torch.where(finite, total, torch.zeros_like(total)).sum().backward()
-            bad = ~finite | ~_finite_grads(params, G)
+            bad = ~finite | ~finite_member_grads(params, G)
             if bool(bad.any()):
                 bad_np = bad.cpu().numpy() & (stop_step < 0)
-                _restore(params, best, bad)
+                restore_members(params, best, bad)
                 opt.reset_members(bad)
                 freeze(bad_np, step, "nonfinite")
             opt.step(lr)
@@ -477,7 +391,7 @@ def _loop(net, data, cfg, Sy, g_t, l_t, device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - start
-    _restore(params, best, torch.ones(G, dtype=torch.bool, device=device))
+    restore_members(params, best, torch.ones(G, dtype=torch.bool, device=device))
     stop_step[stop_step < 0] = step
     history = pd.DataFrame(
         {
@@ -489,33 +403,3 @@ def _loop(net, data, cfg, Sy, g_t, l_t, device):
     )
     bv = best_val.double().cpu().numpy()
     return step, bv, best_step, stop_step, reason.astype(str), history, wall
-
-
-@contextlib.contextmanager
-def _threads(n: int | None):
-    if n is None:
-        yield
-        return
-    prev = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
-
-
-def _finite_grads(params, G) -> torch.Tensor:
-    ok = None
-    for p in params:
-        if p.grad is None:
-            continue
-        f = torch.isfinite(p.grad).reshape(G, -1).all(dim=1)
-        ok = f if ok is None else ok & f
-    return ok
-
-
-@torch.no_grad()
-def _restore(params, best, mask: torch.Tensor):
-    for p, bp in zip(params, best):
-        shape = (-1,) + (1,) * (p.ndim - 1)
-        p.copy_(torch.where(mask.view(shape), bp, p))

@@ -15,7 +15,6 @@ from neural.lambda_beta import (
     AdamWRecipe,
     BestRecipe,
     LearnedRun,
-    _consts,
     adamw_initial_parameters,
     adamw_loss_and_grad,
     explain_gap,
@@ -23,6 +22,7 @@ from neural.lambda_beta import (
     learned_study,
     procrustes_rotation,
     rotate_encoder,
+    study_constants,
     summarize_explanation,
     train_adamw,
     train_best,
@@ -52,7 +52,7 @@ def test_analytic_gradient_equals_autograd(small):
     beta = torch.tensor([1.0, 4.0, 8.0], dtype=DT)
     lam = torch.tensor([0.0, 2.0, 5.0], dtype=DT)
     loss, nll, _, grads = adamw_loss_and_grad(
-        A, B, LZ, LW, _consts(small, DT, "cpu"), beta, lam, 5e-5
+        A, B, LZ, LW, study_constants(small, DT, "cpu"), beta, lam, 5e-5
     )
     eye = lambda k: torch.eye(k, dtype=DT)  # noqa: E731
     Sz = LZ @ LZ.mT + 5e-5 * eye(small.n)
