@@ -131,10 +131,8 @@ def sample_report(
     Examples
     --------
     >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> V = rng.standard_normal((3000, 2))
-    >>> X = V + 0.5 * rng.standard_normal((3000, 2))
-    >>> row = sample_report(X, V, true_groups=[[0], [1]]).iloc[0]
+    >>> V, noise = np.random.default_rng(0).standard_normal((2, 3000, 2))
+    >>> row = sample_report(V + 0.5 * noise, V, true_groups=[[0], [1]]).iloc[0]
     >>> bool(row["mig_binned_success"]), bool(row["dci_fitted_success"]), int(row["n_samples"])
     (True, True, 3000)
     """

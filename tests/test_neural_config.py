@@ -134,6 +134,8 @@ def test_failed_save_leaves_the_old_model(tmp_path):
         "neural.estimators",
         "neural.compare",
         "neural.tables",
+        "neural.arrays",
+        "neural.lambda_beta.procrustes",
     ],
 )
 def test_docstring_examples(module):

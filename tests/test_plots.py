@@ -343,3 +343,20 @@ def test_figures_command(tmp_path, capsys):
     assert "rate_distortion" in capsys.readouterr().out
     assert main(["figures", "--out", str(out), "--only", "nope"]) == 2
     assert "--only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "lingauss.plots.success",
+        "lingauss.plots.dynamics",
+        "lingauss.plots.comparisons",
+        "lingauss.plots.reproduce",
+    ],
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -189,6 +189,7 @@ def train_adamw(
     Parameters
     ----------
     sc : Scenario
+        Its ``Γ``, ``Σ_V`` and ``σ²`` give every product with ``Σ_Y`` in low rank.
     beta, lam : array_like, shape (P,)
         λβ weights per member.
     params0 : tuple of arrays (A0, B0, LZ0, LW0), leading dimension P
@@ -196,6 +197,8 @@ def train_adamw(
     dtype, device : torch dtype/device requests (:mod:`neural.device`).
     record_every : int, optional
         Record loss and ``I(X;Y)`` every this many steps (default ``steps // 500``).
+    threads : int or None
+        Intra-op torch threads while training (:func:`neural.device.torch_threads`).
     progress : callable, optional
         Called as ``progress(step, steps)`` at every record.
 

@@ -87,11 +87,17 @@ def train_best(
     Parameters
     ----------
     sc : Scenario
+        Only its ``Σ_Y`` enters (whitening, the profile loss, the optimal decoder).
     beta, lam : array_like, shape (P,)
+        λβ weights per member.
     B0 : array_like, shape (P, m, n)
         Initial encoder matrix (the AdamW recipe's ``N(0, 1)`` draw in :func:`learned_study`).
     Sigma_W0 : array_like, shape (P, m, m)
+        Initial encoder noise covariance (its Cholesky factor starts ``L``).
     recipe : BestRecipe
+        Steps and the one-cycle schedule.
+    dtype, device, record_every, threads, progress
+        As in :func:`train_adamw`.
 
     Returns
     -------
