@@ -18,8 +18,6 @@ trains the same model on samples and shows what gradient training *finds*:
 * :mod:`neural.lambda_beta` — the learned half of the λβ study (AdamW, best recipe, Procrustes);
 * :mod:`neural.model_config`, :mod:`neural.training_config` (re-exported by
   :mod:`neural.config`), :mod:`neural.persistence` (save/load), :mod:`neural.device`.
-
-Import order below is the dependency order (no module imports one listed after it).
 """
 
 import sys as _sys
@@ -45,8 +43,8 @@ _MODULES = (
     "device",
     "model_config",
     "training_config",
-    "config",
     "persistence",
+    "config",
     "data",
     "models",
     "objective",
