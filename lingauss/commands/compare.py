@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from .arguments import add_cell_arguments, add_output_arguments
+
 
 def register(subparsers) -> None:
     from ..scenarios import CONFIGS
@@ -26,10 +28,7 @@ def register(subparsers) -> None:
             "floor on both paths and reported as constrained."
         ),
     )
-    p.add_argument("--config", choices=list(CONFIGS), required=True)
-    p.add_argument("--scenario", type=int, choices=[1, 2, 3], required=True)
-    p.add_argument("--gamma", type=float, required=True)
-    p.add_argument("--lam", type=float, required=True)
+    add_cell_arguments(p, CONFIGS)
     p.add_argument("--seed", type=int, default=0, help="seed of BA's start and of training")
     p.add_argument("--preset", choices=["analytic", "rounded"], default="analytic")
     p.add_argument("--model", choices=["linear", "mlp"], default="linear")
@@ -42,8 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None, help="maximum training steps")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--ksg", action="store_true", help="also score the learned encoder with KSG")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_output_arguments(p, "print one JSON object")
     p.set_defaults(func=run)
 
 

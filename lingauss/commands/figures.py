@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .arguments import add_seeds_argument, at_least
+
 #: Default output folder (relative to the working directory: run from the repository root).
 DEFAULT_OUT = Path("docs") / "figures"
 #: Seeds of the success-rate figures when ``--seeds`` is not given.
@@ -31,12 +33,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})"
     )
-    p.add_argument(
-        "--seeds",
-        type=int,
-        default=DEFAULT_SEEDS,
-        help=f"seeds for the success-rate figures (default {DEFAULT_SEEDS})",
-    )
+    add_seeds_argument(p, DEFAULT_SEEDS, "seeds for the success-rate figures")
     p.add_argument(
         "--only",
         nargs="+",
@@ -135,8 +132,7 @@ def run(args: argparse.Namespace) -> int:
         for name, fn in FIGURES.items():
             print(f"{name}: {(fn.__doc__ or '').split(chr(10))[0]}")
         return 0
-    if args.seeds < 1:
-        raise ValueError(f"--seeds: need at least 1, got {args.seeds}")
+    at_least(args.seeds, "--seeds")
     names = list(FIGURES) if not args.only else list(args.only)
     bad = [n for n in names if n not in FIGURES]
     if bad:

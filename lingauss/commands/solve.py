@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .arguments import add_cell_arguments, add_output_arguments, add_protocol_argument, json_value
+
 
 def register(subparsers) -> None:
     from ..scenarios import CONFIGS
@@ -23,23 +25,12 @@ def register(subparsers) -> None:
             "conventions, the others on the true joint covariance of (X, V))."
         ),
     )
-    p.add_argument("--config", choices=list(CONFIGS), required=True)
-    p.add_argument("--scenario", type=int, choices=[1, 2, 3], required=True)
-    p.add_argument("--gamma", type=float, required=True)
-    p.add_argument("--lam", type=float, required=True)
-    p.add_argument("--protocol", choices=["notebook", "exact"], default="notebook")
+    add_cell_arguments(p, CONFIGS)
+    add_protocol_argument(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", choices=["authors", "exchangeable"], default=None)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_output_arguments(p, "print one JSON object", progress=False)
     p.set_defaults(func=run)
-
-
-def _clean(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         init=args.init,
         metrics="all",
     )
-    row = {k: _clean(v) for k, v in res.row.items()}
+    row = {k: json_value(v) for k, v in res.row.items()}
     sol = res.solution
     if args.json:
         payload = dict(row)
