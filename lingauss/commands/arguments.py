@@ -37,6 +37,19 @@ def float_list(text: str) -> list[float]:
 
 
 # ------------------------------------------------------------------------- shared arguments
+def add_command(
+    subparsers, name: str, run: Callable, *, help: str, description: str
+) -> argparse.ArgumentParser:
+    """Add the sub-command ``name``, which calls ``run(args)``, and return its parser.
+
+    argparse re-flows ``description`` (runs of whitespace become one space), so it may be
+    written as an indented triple-quoted paragraph.
+    """
+    p = subparsers.add_parser(name, help=help, description=description)
+    p.set_defaults(func=run)
+    return p
+
+
 def add_cell_arguments(p: argparse.ArgumentParser, configs) -> None:
     """``--config`` (one of ``configs``), ``--scenario``, ``--gamma``, ``--lam``: one cell of
     a published table, all required."""

@@ -9,24 +9,24 @@ import argparse
 import json
 import sys
 
-from .arguments import add_cell_arguments, add_output_arguments
+from .arguments import add_cell_arguments, add_command, add_output_arguments
 
 
 def register(subparsers) -> None:
     from ..scenarios import CONFIGS
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "compare",
+        run,
         help="analytic optimum vs a learned (torch) encoder for one (gamma, lambda) cell",
-        description=(
-            "Solve one cell of a published scenario by Blahut-Arimoto and train the "
-            "linear-Gaussian VAE (or the MLP variant) on samples of the same scenario; print "
-            "the closed-form loss of the learned parameters beside the analytic optimum, "
-            "rotation-invariant quantities, principal angles between the encoders' row spaces, "
-            "Procrustes-aligned differences and the I_m / SAP groupings. Ill-posed cells "
-            "(gamma > 1, or a divergent run at gamma = 1) are solved under the same variance "
-            "floor on both paths and reported as constrained."
-        ),
+        description="""Solve one cell of a published scenario by Blahut-Arimoto and train the
+        linear-Gaussian VAE (or the MLP variant) on samples of the same scenario; print the
+        closed-form loss of the learned parameters beside the analytic optimum,
+        rotation-invariant quantities, principal angles between the encoders' row spaces,
+        Procrustes-aligned differences and the I_m / SAP groupings. Ill-posed cells (gamma > 1,
+        or a divergent run at gamma = 1) are solved under the same variance floor on both paths
+        and reported as constrained.""",
     )
     add_cell_arguments(p, CONFIGS)
     p.add_argument("--seed", type=int, default=0, help="seed of BA's start and of training")
@@ -42,7 +42,6 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--ksg", action="store_true", help="also score the learned encoder with KSG")
     add_output_arguments(p, "print one JSON object")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

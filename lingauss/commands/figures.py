@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .arguments import add_seeds_argument, at_least
+from .arguments import add_command, add_seeds_argument, at_least
 
 #: Default output folder (relative to the working directory: run from the repository root).
 DEFAULT_OUT = Path("docs") / "figures"
@@ -21,14 +21,14 @@ DEFAULT_SEEDS = 10
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "figures",
+        run,
         help="regenerate the README figures (docs/figures/*.png)",
-        description=(
-            "Regenerate the README figures deterministically from fixed seeds: BA dynamics "
-            "(collapse, interior optimum, the gamma > 1 drift), the rate-distortion plane, "
-            "and success rates of the notebook protocol across seeds."
-        ),
+        description="""Regenerate the README figures deterministically from fixed seeds: BA
+        dynamics (collapse, interior optimum, the gamma > 1 drift), the rate-distortion plane,
+        and success rates of the notebook protocol across seeds.""",
     )
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})"
@@ -41,7 +41,6 @@ def register(subparsers) -> None:
         help=f"only these figures (names: {', '.join(FIGURES)})",
     )
     p.add_argument("--list", action="store_true", help="list the figure names and exit")
-    p.set_defaults(func=run)
 
 
 # ------------------------------------------------------------------------------- figures

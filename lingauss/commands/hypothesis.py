@@ -9,6 +9,7 @@ import json
 import math
 
 from .arguments import (
+    add_command,
     add_grid_arguments,
     add_output_arguments,
     add_protocol_argument,
@@ -25,15 +26,15 @@ from .arguments import (
 def register(subparsers) -> None:
     from ..slides_hypothesis import HYPOTHESIS_CONFIGS
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "hypothesis",
+        run,
         help="test the slides' hypothesis (I_m beats SAP when G < m) on a configuration",
-        description=(
-            "Measure the I_m and SAP success rates per scenario over seeds, pair them seed by "
-            "seed, and compare the sign of the difference with the slides' prediction. With "
-            "--metrics all, rank I_m, SAP, MIG and DCI per scenario by how often their grouping "
-            "matches the true one (on a common set of cells)."
-        ),
+        description="""Measure the I_m and SAP success rates per scenario over seeds, pair them
+        seed by seed, and compare the sign of the difference with the slides' prediction. With
+        --metrics all, rank I_m, SAP, MIG and DCI per scenario by how often their grouping
+        matches the true one (on a common set of cells).""",
     )
     p.add_argument("--config", choices=[*HYPOTHESIS_CONFIGS, "all"], default="4-5-4")
     add_protocol_argument(p)
@@ -48,7 +49,6 @@ def register(subparsers) -> None:
     )
     add_grid_arguments(p)
     add_output_arguments(p, "print one JSON object")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .arguments import (
+    add_command,
     add_grid_arguments,
     add_protocol_argument,
     add_seeds_argument,
@@ -34,16 +35,16 @@ DEFAULT_SEEDS = 2
 def register(subparsers) -> None:
     from ..scenarios import CONFIGS
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "reproduce",
+        run,
         help="reproduce the published I_m / SAP success-rate tables",
-        description=(
-            "Run the 5x5 (gamma, lambda) grid for each scenario of the chosen configurations "
-            "over several seeds, and print the success rates of I_m and SAP (mean, sd, "
-            "[min, max], 95%% interval across seeds) beside the published numbers, with counts "
-            "of degenerate cells (collapsed, divergent, unconverged, ties). --metrics all adds "
-            "MIG and DCI (computed on the true joint covariance of (X, V))."
-        ),
+        description="""Run the 5x5 (gamma, lambda) grid for each scenario of the chosen
+        configurations over several seeds, and print the success rates of I_m and SAP (mean, sd,
+        [min, max], 95% interval across seeds) beside the published numbers, with counts of
+        degenerate cells (collapsed, divergent, unconverged, ties). --metrics all adds MIG and
+        DCI (computed on the true joint covariance of (X, V)).""",
     )
     p.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
     add_protocol_argument(p)
@@ -104,7 +105,6 @@ def register(subparsers) -> None:
         help="at most N training steps per model for --neural (default: TrainingConfig's)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

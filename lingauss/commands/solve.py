@@ -9,28 +9,33 @@ import math
 
 import numpy as np
 
-from .arguments import add_cell_arguments, add_output_arguments, add_protocol_argument, json_value
+from .arguments import (
+    add_cell_arguments,
+    add_command,
+    add_output_arguments,
+    add_protocol_argument,
+    json_value,
+)
 
 
 def register(subparsers) -> None:
     from ..scenarios import CONFIGS
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "solve",
+        run,
         help="solve one (config, scenario, gamma, lambda) cell and print its metrics",
-        description=(
-            "Run the cell's Blahut-Arimoto restarts exactly as 'lingauss reproduce' does for "
-            "the same seed, and print the kept solution, its regime, the KL decomposition and "
-            "the I_m, SAP, matched MI, MIG and DCI results (I_m and SAP under the protocol's "
-            "conventions, the others on the true joint covariance of (X, V))."
-        ),
+        description="""Run the cell's Blahut-Arimoto restarts exactly as 'lingauss reproduce'
+        does for the same seed, and print the kept solution, its regime, the KL decomposition
+        and the I_m, SAP, matched MI, MIG and DCI results (I_m and SAP under the protocol's
+        conventions, the others on the true joint covariance of (X, V)).""",
     )
     add_cell_arguments(p, CONFIGS)
     add_protocol_argument(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", choices=["authors", "exchangeable"], default=None)
     add_output_arguments(p, "print one JSON object", progress=False)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

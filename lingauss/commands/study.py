@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .arguments import add_output_arguments, atomic_write
+from .arguments import add_command, add_output_arguments, atomic_write
 
 #: Initialisations per cell when ``--inits`` is not given: the fixed point then runs in about
 #: a minute for n = 100 on one core (the protocol's 50 take a few minutes).
@@ -22,14 +22,14 @@ DEFAULT_INITS = {"fixed-point": 5, "best": 5, "adamw": 1}
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "study",
+        run,
         help="the follow-up lambda-beta study: fixed point / AdamW vs the published heatmaps",
-        description=(
-            "Reproduce the lambda-beta VAE linear study (n = 50 or 100, m = 10, s = 5): every "
-            "(beta, lambda) cell from the same random initialisations, batched; per-cell mean "
-            "and spread of recon (NLL, nats), SAP and matched MI beside the published means."
-        ),
+        description="""Reproduce the lambda-beta VAE linear study (n = 50 or 100, m = 10, s =
+        5): every (beta, lambda) cell from the same random initialisations, batched; per-cell
+        mean and spread of recon (NLL, nats), SAP and matched MI beside the published means.""",
     )
     p.add_argument("which", choices=["lambda-beta"], help="the study to run")
     p.add_argument("--n", type=int, choices=[50, 100], default=50, help="data dimension")
@@ -79,7 +79,6 @@ def register(subparsers) -> None:
     add_output_arguments(p, "print one JSON object", progress=False)
     p.add_argument("--out", type=Path, help="write runs.csv and summary.csv here")
     p.add_argument("--plots", type=Path, help="write the heatmap figure (PNG) here")
-    p.set_defaults(func=run)
 
 
 def _cell_entry(r, metrics) -> dict:

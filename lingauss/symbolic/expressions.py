@@ -58,6 +58,25 @@ class SymbolicCheck:
     def __bool__(self) -> bool:
         return bool(self.ok)
 
+    @classmethod
+    def checked(
+        cls, name, stationary, structure, eigs, residuals, solution, notes, *, need_eigs=True
+    ) -> SymbolicCheck:
+        """A check whose second order is a symbolic ``structure`` backed by Hessian eigenvalues
+        ``eigs`` at random points: ``second_order = structure and min(eigs) > 0``, ``ok =
+        stationary and second_order`` (``stationary and structure`` without ``need_eigs``)."""
+        second = structure and all(e > 0 for e in eigs)
+        return cls(
+            name=name,
+            ok=stationary and (second if need_eigs else structure),
+            stationary=stationary,
+            second_order=second,
+            residuals=residuals,
+            solution=solution,
+            hessian_min_eigenvalues=eigs,
+            notes=notes,
+        )
+
 
 def matrix_symbols(prefix: str, rows: int, cols: int) -> sp.Matrix:
     """A ``rows × cols`` matrix of independent real symbols ``{prefix}{i}{j}``."""

@@ -88,17 +88,12 @@ def verify_collapse_hessian(n: int = 2, *, n_points: int = 5, seed: int = 0) -> 
         return sub
 
     eigs = min_hessian_eigenvalues(H[:k, :k], draw, n_points, seed)
-    second = structure and all(e > 0 for e in eigs)
-    return SymbolicCheck(
-        name=f"collapse Hessian (m=1, n={n})",
-        ok=stationary and structure,
-        stationary=stationary,
-        second_order=second,
-        residuals=residuals,
-        solution={"threshold": simplify_rational(inverse(Sy) - M)},
-        hessian_min_eigenvalues=eigs,
-        notes="Collapse is a strict local minimum iff 0 ≺ γ D^{-1} + 2λI ≺ Σ_Y^{-1}.",
-    )
+    return SymbolicCheck.checked(
+        f"collapse Hessian (m=1, n={n})", stationary, structure, eigs, residuals,
+        {"threshold": simplify_rational(inverse(Sy) - M)},
+        "Collapse is a strict local minimum iff 0 ≺ γ D^{-1} + 2λI ≺ Σ_Y^{-1}.",
+        need_eigs=False,
+    )  # fmt: skip
 
 
 def verify_divergence_rate(m: int = 1, n: int = 2) -> SymbolicCheck:

@@ -61,6 +61,8 @@ def verify_encoder_update(
     Returns
     -------
     SymbolicCheck
+        ``solution`` holds the derived ``B`` and ``Sigma_W``; ``residuals`` their differences
+        from the closed form and the two Hessian-structure residuals.
 
     Examples
     --------
@@ -113,18 +115,12 @@ def verify_encoder_update(
 
     deps = list(zip(b_syms, flat_entries(B_der), strict=True)) + list(w_sub.items())
     eigs = min_hessian_eigenvalues(H, draw, n_points, seed, deps)
-    second = structure and all(e > 0 for e in eigs)
-    return SymbolicCheck(
-        name=f"encoder update (m={m}, n={n})",
-        ok=stationary and second,
-        stationary=stationary,
-        second_order=second,
-        residuals=residuals,
-        solution={"B": B_der, "Sigma_W": Sw_der},
-        hessian_min_eigenvalues=eigs,
-        notes="L is a PD quadratic in B (Hessian (I + A^T M A) ⊗ Σ_Y) plus a strictly "
-        "convex function of Σ_W; the B-Σ_W cross Hessian vanishes.",
+    notes = (
+        "L is a PD quadratic in B (Hessian (I + A^T M A) ⊗ Σ_Y) plus a strictly convex "
+        "function of Σ_W; the B-Σ_W cross Hessian vanishes."
     )
+    name, solution = f"encoder update (m={m}, n={n})", {"B": B_der, "Sigma_W": Sw_der}
+    return SymbolicCheck.checked(name, stationary, structure, eigs, residuals, solution, notes)
 
 
 def verify_decoder_update(
@@ -167,6 +163,8 @@ def verify_decoder_update(
     Returns
     -------
     SymbolicCheck
+        ``solution`` holds the derived ``A`` and ``Sigma_Z`` and ``A_free_of`` (the symbols
+        among Σ_Z, γ, λ the derived ``A`` depends on: empty when the update is right).
 
     Examples
     --------
@@ -222,15 +220,10 @@ def verify_decoder_update(
 
     deps = list(a_sub.items()) + list(z_sub.items())
     eigs = min_hessian_eigenvalues(H, draw, n_points, seed, deps)
-    second = structure and all(e > 0 for e in eigs)
-    return SymbolicCheck(
-        name=f"decoder update (m={m}, n={n}, diagonal={diagonal})",
-        ok=stationary and second,
-        stationary=stationary,
-        second_order=second,
-        residuals=residuals,
-        solution={"A": A_der, "Sigma_Z": Sz_der, "A_free_of": leaked or set()},
-        hessian_min_eigenvalues=eigs,
-        notes="For PD M, L is a PD quadratic in A (Hessian M ⊗ Σ_X) whose minimiser does "
-        "not depend on Σ_Z; the profile in Σ_Z is minimised at P (diag P).",
+    notes = (
+        "For PD M, L is a PD quadratic in A (Hessian M ⊗ Σ_X) whose minimiser does not "
+        "depend on Σ_Z; the profile in Σ_Z is minimised at P (diag P)."
     )
+    name = f"decoder update (m={m}, n={n}, diagonal={diagonal})"
+    solution = {"A": A_der, "Sigma_Z": Sz_der, "A_free_of": leaked or set()}
+    return SymbolicCheck.checked(name, stationary, structure, eigs, residuals, solution, notes)
