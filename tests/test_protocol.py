@@ -23,6 +23,7 @@ from lingauss.protocol import (
     cell_key,
     compare_published,
     init_effect,
+    normalize_seeds,
     published_table,
     solve_cell,
     success_table,
@@ -192,6 +193,15 @@ def test_exact_protocol_counts_only_decided_cells(exact_small):
         expect = 100 * (cells[f"{p}_success"] & cells[f"{p}_counted"]).sum() / n if n else np.nan
         assert r.mean == pytest.approx(expect, nan_ok=True)
         assert r.n_collapsed == (cells.status == "collapsed").sum()
+
+
+def test_normalize_seeds_is_the_table_rule():
+    """The seed rule of success_table, public for other table builders (neural.tables)."""
+    assert normalize_seeds(3) == [0, 1, 2] and normalize_seeds(np.int64(2)) == [0, 1]
+    assert normalize_seeds([5, 2]) == [5, 2]
+    for bad in (True, 0, [], [1, 1], [-1], ["a"], None):
+        with pytest.raises(ValueError, match="^seeds:"):
+            normalize_seeds(bad)
 
 
 # ---------------------------------------------------------------------------- summaries
