@@ -36,11 +36,11 @@ from lingauss.protocol import (
     GAMMAS,
     LAMBDAS,
     PROTOCOLS,
-    _cell_key,
-    _scenario_number,
+    cell_key,
     config_scenarios,
     success_table,
 )
+from lingauss.protocol.seeding import scenario_number
 from lingauss.scenarios import CONFIGS
 
 PROT = PROTOCOLS["notebook"]
@@ -57,7 +57,7 @@ def table_runs(config: str, seed: int):
         R = PROT.runs_per_cell(sc)
         for gamma in GAMMAS:
             for lam in LAMBDAS:
-                key = _cell_key(config, _scenario_number(sc, k), gamma, lam)
+                key = cell_key(config, scenario_number(sc, k), gamma, lam)
                 b, w = random_encoder(
                     sc.m, sc.n, np.random.default_rng([seed, key]), size=R, method=PROT.init
                 )

@@ -20,9 +20,10 @@ from lingauss.protocol import (
     PROTOCOLS,
     PUBLISHED,
     Protocol,
-    _cell_key,
+    cell_key,
     compare_published,
     init_effect,
+    normalize_seeds,
     published_table,
     solve_cell,
     success_table,
@@ -135,7 +136,7 @@ def test_restarts_seeding_and_selection():
     g, lam, seed = 0.99, -0.01, 3
     res = solve_cell("3-4-3", 1, g, lam, "notebook", seed=seed)
     sc = scenario("3-4-3", 1, "rounded")
-    rng = np.random.default_rng([seed, _cell_key("3-4-3", 1, g, lam)])
+    rng = np.random.default_rng([seed, cell_key("3-4-3", 1, g, lam)])
     B0, Sw0 = random_encoder(3, 4, rng, size=6, method="authors")
     runs = blahut_arimoto_batch(
         sc.Sigma_Y, 3, g, lam, B0, Sw0, stop_rule="notebook", history_every=50
@@ -157,16 +158,16 @@ def test_solve_cell_matches_table_row(notebook_small):
 def test_table_does_not_depend_on_the_kept_history(monkeypatch, notebook_small):
     """The table asks the solver for the regime records only; with every record kept (as
     solve_cell does) it is the same table, to the bit."""
-    import lingauss.protocol as proto
+    import lingauss.protocol.runs as runs
 
-    real = proto.blahut_arimoto_batch
+    real = runs.blahut_arimoto_batch
     seen = []
 
     def full_history(*args, **kw):
         seen.append(kw["history"])
         return real(*args, **{**kw, "history": "full", "n_jobs": 1})
 
-    monkeypatch.setattr(proto, "blahut_arimoto_batch", full_history)
+    monkeypatch.setattr(runs, "blahut_arimoto_batch", full_history)
     full = success_table("3-4-3", FAST, seeds=1, **SMALL)
     assert seen and set(seen) == {"regime"}
     pd.testing.assert_frame_equal(full, notebook_small)
@@ -192,6 +193,15 @@ def test_exact_protocol_counts_only_decided_cells(exact_small):
         expect = 100 * (cells[f"{p}_success"] & cells[f"{p}_counted"]).sum() / n if n else np.nan
         assert r.mean == pytest.approx(expect, nan_ok=True)
         assert r.n_collapsed == (cells.status == "collapsed").sum()
+
+
+def test_normalize_seeds_is_the_table_rule():
+    """The seed rule of success_table, public for other table builders (neural.tables)."""
+    assert normalize_seeds(3) == [0, 1, 2] and normalize_seeds(np.int64(2)) == [0, 1]
+    assert normalize_seeds([5, 2]) == [5, 2]
+    for bad in (True, 0, [], [1, 1], [-1], ["a"], None):
+        with pytest.raises(ValueError, match="^seeds:"):
+            normalize_seeds(bad)
 
 
 # ---------------------------------------------------------------------------- summaries
@@ -357,9 +367,9 @@ def test_a_run_whose_algebra_breaks_is_isolated(monkeypatch):
     """If the solver raises for a batch (a drifting run made Σ_W numerically indefinite),
     the batch is split until the failing run is alone; it is reported nonfinite and the other
     runs of its cell decide the cell."""
-    import lingauss.protocol as proto
+    import lingauss.protocol.runs as runs
 
-    real = proto.blahut_arimoto_batch
+    real = runs.blahut_arimoto_batch
     calls = []
 
     def flaky(Sy, m, gamma, lam, B0, Sw0, **kw):
@@ -369,19 +379,24 @@ def test_a_run_whose_algebra_breaks_is_isolated(monkeypatch):
         return real(Sy, m, gamma, lam, B0, Sw0, **kw)
 
     sc = scenario("3-4-3", 1, "rounded")
-    rng = np.random.default_rng([0, _cell_key("3-4-3", 1, 1.0, 0.0)])
+    rng = np.random.default_rng([0, cell_key("3-4-3", 1, 1.0, 0.0)])
     B0, _ = random_encoder(3, 4, rng, size=6, method="authors")
     poison = B0[2, 0, 0]  # the third run of the cell
-    monkeypatch.setattr(proto, "blahut_arimoto_batch", flaky)
-    res = proto.solve_cell(sc, None, 1.0, 0.0, FAST, seed=0)
+    monkeypatch.setattr(runs, "blahut_arimoto_batch", flaky)
+    res = solve_cell(sc, None, 1.0, 0.0, FAST, seed=0)
     assert res.row["regime"] != "nonfinite" and np.isfinite(res.row["recon_error"])
     assert calls[0] == 6 and 1 in calls  # split down to the failing run
-    parts = proto._ba_robust(
+    parts = runs.robust_batch(
         np.broadcast_to(sc.Sigma_Y, (6, 4, 4)), 3, np.ones(6), np.zeros(6), B0,
         random_encoder(3, 4, np.random.default_rng(1), size=6)[1], dict(max_half_steps=10)
     )  # fmt: skip
-    reasons = np.concatenate([p.stop_reason for p in parts])
+    stack = runs.RunStack.from_parts(parts, 6, 3, 4)
+    reasons = stack.stop_reason
     assert list(reasons == "nonfinite") == [False, False, True, False, False, False]
+    # the failed run is NaN throughout and has no Solution; the others keep theirs
+    assert np.isnan(stack.B[2]).all() and np.isnan(stack.loss[2]) and stack.solution(2) is None
+    assert not stack.converged[2] and stack.half_steps[2] == 0
+    np.testing.assert_array_equal(stack.solution(3).B, stack.B[3])
 
 
 # ------------------------------------------------------------------------ success criteria
@@ -585,6 +600,16 @@ def test_add_counted_rules():
 def test_protocol_docstring_examples():
     import doctest
     import importlib
+    import pkgutil
 
-    result = doctest.testmod(importlib.import_module("lingauss.protocol"))
-    assert result.attempted > 0 and result.failed == 0
+    import lingauss.protocol
+
+    names = [
+        f"lingauss.protocol.{m.name}" for m in pkgutil.iter_modules(lingauss.protocol.__path__)
+    ]
+    for name in ["lingauss.protocol", *names]:
+        result = doctest.testmod(importlib.import_module(name))
+        assert result.failed == 0, name
+    # the examples of success_table, metrics_for_scenario and metric_names run
+    for name in ("tables", "scoring"):
+        assert doctest.testmod(importlib.import_module(f"lingauss.protocol.{name}")).attempted > 0

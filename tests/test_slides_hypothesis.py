@@ -170,6 +170,12 @@ def test_metric_agreement_real_runs_match_their_table():
 
 
 def test_docstring_examples():
-    mod = importlib.import_module("lingauss.slides_hypothesis")
-    result = doctest.testmod(mod)
-    assert result.failed == 0
+    import pkgutil
+
+    pkg = importlib.import_module("lingauss.slides_hypothesis")
+    attempted = 0
+    for info in pkgutil.iter_modules(pkg.__path__):
+        result = doctest.testmod(importlib.import_module(f"{pkg.__name__}.{info.name}"))
+        assert result.failed == 0, info.name
+        attempted += result.attempted
+    assert attempted > 0

@@ -9,27 +9,26 @@ import argparse
 import json
 import sys
 
+from .arguments import add_cell_arguments, add_command, add_output_arguments
+
 
 def register(subparsers) -> None:
     from ..scenarios import CONFIGS
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "compare",
+        run,
         help="analytic optimum vs a learned (torch) encoder for one (gamma, lambda) cell",
-        description=(
-            "Solve one cell of a published scenario by Blahut-Arimoto and train the "
-            "linear-Gaussian VAE (or the MLP variant) on samples of the same scenario; print "
-            "the closed-form loss of the learned parameters beside the analytic optimum, "
-            "rotation-invariant quantities, principal angles between the encoders' row spaces, "
-            "Procrustes-aligned differences and the I_m / SAP groupings. Ill-posed cells "
-            "(gamma > 1, or a divergent run at gamma = 1) are solved under the same variance "
-            "floor on both paths and reported as constrained."
-        ),
+        description="""Solve one cell of a published scenario by Blahut-Arimoto and train the
+        linear-Gaussian VAE (or the MLP variant) on samples of the same scenario; print the
+        closed-form loss of the learned parameters beside the analytic optimum,
+        rotation-invariant quantities, principal angles between the encoders' row spaces,
+        Procrustes-aligned differences and the I_m / SAP groupings. Ill-posed cells (gamma > 1,
+        or a divergent run at gamma = 1) are solved under the same variance floor on both paths
+        and reported as constrained.""",
     )
-    p.add_argument("--config", choices=list(CONFIGS), required=True)
-    p.add_argument("--scenario", type=int, choices=[1, 2, 3], required=True)
-    p.add_argument("--gamma", type=float, required=True)
-    p.add_argument("--lam", type=float, required=True)
+    add_cell_arguments(p, CONFIGS)
     p.add_argument("--seed", type=int, default=0, help="seed of BA's start and of training")
     p.add_argument("--preset", choices=["analytic", "rounded"], default="analytic")
     p.add_argument("--model", choices=["linear", "mlp"], default="linear")
@@ -42,9 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None, help="maximum training steps")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--ksg", action="store_true", help="also score the learned encoder with KSG")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
+    add_output_arguments(p, "print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .arguments import add_command, add_seeds_argument, at_least
+
 #: Default output folder (relative to the working directory: run from the repository root).
 DEFAULT_OUT = Path("docs") / "figures"
 #: Seeds of the success-rate figures when ``--seeds`` is not given.
@@ -19,24 +21,19 @@ DEFAULT_SEEDS = 10
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "figures",
+        run,
         help="regenerate the README figures (docs/figures/*.png)",
-        description=(
-            "Regenerate the README figures deterministically from fixed seeds: BA dynamics "
-            "(collapse, interior optimum, the gamma > 1 drift), the rate-distortion plane, "
-            "and success rates of the notebook protocol across seeds."
-        ),
+        description="""Regenerate the README figures deterministically from fixed seeds: BA
+        dynamics (collapse, interior optimum, the gamma > 1 drift), the rate-distortion plane,
+        and success rates of the notebook protocol across seeds.""",
     )
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})"
     )
-    p.add_argument(
-        "--seeds",
-        type=int,
-        default=DEFAULT_SEEDS,
-        help=f"seeds for the success-rate figures (default {DEFAULT_SEEDS})",
-    )
+    add_seeds_argument(p, DEFAULT_SEEDS, "seeds for the success-rate figures")
     p.add_argument(
         "--only",
         nargs="+",
@@ -44,7 +41,6 @@ def register(subparsers) -> None:
         help=f"only these figures (names: {', '.join(FIGURES)})",
     )
     p.add_argument("--list", action="store_true", help="list the figure names and exit")
-    p.set_defaults(func=run)
 
 
 # ------------------------------------------------------------------------------- figures
@@ -135,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
         for name, fn in FIGURES.items():
             print(f"{name}: {(fn.__doc__ or '').split(chr(10))[0]}")
         return 0
-    if args.seeds < 1:
-        raise ValueError(f"--seeds: need at least 1, got {args.seeds}")
+    at_least(args.seeds, "--seeds")
     names = list(FIGURES) if not args.only else list(args.only)
     bad = [n for n in names if n not in FIGURES]
     if bad:

@@ -7,27 +7,38 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
-from .arguments import float_list, metric_list, progress_bar
+from .arguments import (
+    add_command,
+    add_grid_arguments,
+    add_output_arguments,
+    add_protocol_argument,
+    add_seeds_argument,
+    at_least,
+    grid_options,
+    json_value,
+    metric_list,
+    progress_bar,
+    show_progress,
+)
 
 
 def register(subparsers) -> None:
     from ..slides_hypothesis import HYPOTHESIS_CONFIGS
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "hypothesis",
+        run,
         help="test the slides' hypothesis (I_m beats SAP when G < m) on a configuration",
-        description=(
-            "Measure the I_m and SAP success rates per scenario over seeds, pair them seed by "
-            "seed, and compare the sign of the difference with the slides' prediction. With "
-            "--metrics all, rank I_m, SAP, MIG and DCI per scenario by how often their grouping "
-            "matches the true one (on a common set of cells)."
-        ),
+        description="""Measure the I_m and SAP success rates per scenario over seeds, pair them
+        seed by seed, and compare the sign of the difference with the slides' prediction. With
+        --metrics all, rank I_m, SAP, MIG and DCI per scenario by how often their grouping
+        matches the true one (on a common set of cells).""",
     )
     p.add_argument("--config", choices=[*HYPOTHESIS_CONFIGS, "all"], default="4-5-4")
-    p.add_argument("--protocol", choices=["notebook", "exact"], default="notebook")
-    p.add_argument("--seeds", type=int, default=3)
+    add_protocol_argument(p)
+    add_seeds_argument(p, 3)
     p.add_argument(
         "--metrics",
         type=metric_list,
@@ -36,37 +47,24 @@ def register(subparsers) -> None:
         help="rank these metrics (comma-separated among I_m, SAP, MIG, DCI, or 'all') "
         "instead of the I_m-versus-SAP test",
     )
-    p.add_argument(
-        "--gammas", type=float_list, default=None, help="comma-separated gamma grid (quick look)"
-    )
-    p.add_argument("--lambdas", type=float_list, default=None, help="comma-separated lambda grid")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=run)
+    add_grid_arguments(p)
+    add_output_arguments(p, "print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..slides_hypothesis import hypothesis_test
 
-    if args.seeds < 1:
-        raise ValueError(f"--seeds: need at least 1, got {args.seeds}")
-    grid = {}
-    if args.gammas is not None:
-        grid["gammas"] = args.gammas
-    if args.lambdas is not None:
-        grid["lambdas"] = args.lambdas
+    at_least(args.seeds, "--seeds")
+    grid = grid_options(args)
     if args.metrics is not None:
         return _run_agreement(args, grid)
-    bar = progress_bar(None, disable=args.json or args.no_progress or not sys.stderr.isatty())
+    bar = progress_bar(None, disable=not show_progress(args))
     try:
         df = hypothesis_test(args.config, args.protocol, args.seeds, progress=bar.update, **grid)
     finally:
         bar.close()
     if args.json:
-        rows = [
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-            for r in df.to_dict(orient="records")
-        ]
+        rows = [{k: json_value(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
         print(json.dumps({"protocol": args.protocol, "seeds": args.seeds, "rows": rows}))
         return 0
     print(
@@ -86,14 +84,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clean(v):
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
-
-
 def _run_agreement(args, grid) -> int:
     from ..slides_hypothesis import (
         agreement_by_relation,
@@ -102,7 +92,7 @@ def _run_agreement(args, grid) -> int:
         metric_agreement,
     )
 
-    bar = progress_bar(None, disable=args.json or args.no_progress or not sys.stderr.isatty())
+    bar = progress_bar(None, disable=not show_progress(args))
     try:
         df = metric_agreement(
             args.config,
@@ -120,9 +110,11 @@ def _run_agreement(args, grid) -> int:
             "protocol": args.protocol,
             "seeds": args.seeds,
             "metrics": list(args.metrics),
-            "rows": [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")],
+            "rows": [
+                {k: json_value(v) for k, v in r.items()} for r in df.to_dict(orient="records")
+            ],
             "ranking": [
-                {k: _clean(v) for k, v in r.items()} for r in ranking.to_dict(orient="records")
+                {k: json_value(v) for k, v in r.items()} for r in ranking.to_dict(orient="records")
             ],
         }
         print(json.dumps(payload))

@@ -9,37 +9,33 @@ import math
 
 import numpy as np
 
+from .arguments import (
+    add_cell_arguments,
+    add_command,
+    add_output_arguments,
+    add_protocol_argument,
+    json_value,
+)
+
 
 def register(subparsers) -> None:
     from ..scenarios import CONFIGS
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "solve",
+        run,
         help="solve one (config, scenario, gamma, lambda) cell and print its metrics",
-        description=(
-            "Run the cell's Blahut-Arimoto restarts exactly as 'lingauss reproduce' does for "
-            "the same seed, and print the kept solution, its regime, the KL decomposition and "
-            "the I_m, SAP, matched MI, MIG and DCI results (I_m and SAP under the protocol's "
-            "conventions, the others on the true joint covariance of (X, V))."
-        ),
+        description="""Run the cell's Blahut-Arimoto restarts exactly as 'lingauss reproduce'
+        does for the same seed, and print the kept solution, its regime, the KL decomposition
+        and the I_m, SAP, matched MI, MIG and DCI results (I_m and SAP under the protocol's
+        conventions, the others on the true joint covariance of (X, V)).""",
     )
-    p.add_argument("--config", choices=list(CONFIGS), required=True)
-    p.add_argument("--scenario", type=int, choices=[1, 2, 3], required=True)
-    p.add_argument("--gamma", type=float, required=True)
-    p.add_argument("--lam", type=float, required=True)
-    p.add_argument("--protocol", choices=["notebook", "exact"], default="notebook")
+    add_cell_arguments(p, CONFIGS)
+    add_protocol_argument(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", choices=["authors", "exchangeable"], default=None)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
-
-
-def _clean(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
+    add_output_arguments(p, "print one JSON object", progress=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         init=args.init,
         metrics="all",
     )
-    row = {k: _clean(v) for k, v in res.row.items()}
+    row = {k: json_value(v) for k, v in res.row.items()}
     sol = res.solution
     if args.json:
         payload = dict(row)

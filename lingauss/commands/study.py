@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from .arguments import add_command, add_output_arguments, atomic_write
 
 #: Initialisations per cell when ``--inits`` is not given: the fixed point then runs in about
 #: a minute for n = 100 on one core (the protocol's 50 take a few minutes).
@@ -22,14 +22,14 @@ DEFAULT_INITS = {"fixed-point": 5, "best": 5, "adamw": 1}
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "study",
+        run,
         help="the follow-up lambda-beta study: fixed point / AdamW vs the published heatmaps",
-        description=(
-            "Reproduce the lambda-beta VAE linear study (n = 50 or 100, m = 10, s = 5): every "
-            "(beta, lambda) cell from the same random initialisations, batched; per-cell mean "
-            "and spread of recon (NLL, nats), SAP and matched MI beside the published means."
-        ),
+        description="""Reproduce the lambda-beta VAE linear study (n = 50 or 100, m = 10, s =
+        5): every (beta, lambda) cell from the same random initialisations, batched; per-cell
+        mean and spread of recon (NLL, nats), SAP and matched MI beside the published means.""",
     )
     p.add_argument("which", choices=["lambda-beta"], help="the study to run")
     p.add_argument("--n", type=int, choices=[50, 100], default=50, help="data dimension")
@@ -76,10 +76,9 @@ def register(subparsers) -> None:
         default="float64",
         help="adamw/best: torch dtype of the training (default float64)",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_output_arguments(p, "print one JSON object", progress=False)
     p.add_argument("--out", type=Path, help="write runs.csv and summary.csv here")
     p.add_argument("--plots", type=Path, help="write the heatmap figure (PNG) here")
-    p.set_defaults(func=run)
 
 
 def _cell_entry(r, metrics) -> dict:
@@ -145,22 +144,6 @@ def _fmt_regimes(summary) -> str:
     return "\n".join(lines)
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     from ..study import STUDY_METRICS, fixed_point_study, summarize_study
 
@@ -213,12 +196,10 @@ def run(args: argparse.Namespace) -> int:
     summary = summarize_study(df)
     metrics = STUDY_METRICS
     if args.out is not None:
-        _atomic_write(args.out / "runs.csv", lambda p: df.to_csv(p, index=False))
-        _atomic_write(args.out / "summary.csv", lambda p: summary.to_csv(p, index=False))
+        atomic_write(args.out / "runs.csv", lambda p: df.to_csv(p, index=False))
+        atomic_write(args.out / "summary.csv", lambda p: summary.to_csv(p, index=False))
         if explanation is not None:
-            _atomic_write(
-                args.out / "explanation.csv", lambda p: explanation.to_csv(p, index=False)
-            )
+            atomic_write(args.out / "explanation.csv", lambda p: explanation.to_csv(p, index=False))
             from neural.lambda_beta import save_history
 
             save_history(learned, args.out / "history.npz")
@@ -227,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
 
         fig = study_figure(summary)
         name = f"lambda_beta_n{args.n}_{args.method}.png"
-        _atomic_write(args.plots / name, lambda p: fig.savefig(p, format="png", dpi=110))
+        atomic_write(args.plots / name, lambda p: fig.savefig(p, format="png", dpi=110))
     stop_rule = args.stop_rule if args.method == "fixed-point" else "steps"
     if args.json:
         obj = {
