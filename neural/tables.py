@@ -42,6 +42,7 @@ from lingauss.protocol import (
     LAMBDAS,
     config_scenarios,
     get_protocol,
+    normalize_seeds,
     success_table,
     summarize,
 )
@@ -60,20 +61,6 @@ __all__ = [
     "format_side_by_side",
     "reproduce_neural",
 ]
-
-
-def _seeds(seeds) -> list[int]:
-    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds: need at least one seed, got {seeds}")
-        return list(range(int(seeds)))
-    try:
-        out = [int(s) for s in seeds]
-    except (TypeError, ValueError):
-        raise ValueError(f"seeds: expected a count or a list of integers, got {seeds!r}") from None
-    if not out or len(set(out)) != len(out) or min(out) < 0:
-        raise ValueError(f"seeds: need distinct non-negative integers, got {seeds!r}")
-    return out
 
 
 def reference_optima(sc, gammas, lams, seeds, *, floor: VarianceFloor | None = None) -> dict:
@@ -206,7 +193,7 @@ def neural_success_table(
     prot = get_protocol(protocol)
     if prot.preset == "resampled":
         raise ValueError("protocol: preset 'resampled' is not supported for neural tables")
-    seeds = _seeds(seeds)
+    seeds = normalize_seeds(seeds)
     cfg = TrainingConfig() if training is None else training
     g_grid = np.asarray([float(g) for g in gammas])
     l_grid = np.asarray([float(x) for x in lambdas])
