@@ -15,10 +15,11 @@ from ..validation import as_float_array, check_covariance, check_shape
 from .config import RunConfig, make_config
 from .finish import finish
 from .loop import iterate
+from .notebook_rule import NotebookRule
 from .parallel import process_pool, resolve_jobs
 from .results import BatchSolution, merge_batches
 from .state import RunState
-from .stop_rules import make_stop_rule
+from .stop_rules import BlockRule, ExactRule, StopRule
 
 __all__ = [
     "blahut_arimoto_batch",
@@ -26,6 +27,7 @@ __all__ = [
     "solve_chunk",
     "check_batch_inputs",
     "check_latent_dim",
+    "make_stop_rule",
 ]
 
 
@@ -187,6 +189,17 @@ def run_batch(Sy, gamma, lam, B0, Sw0, config: RunConfig, n_jobs=1) -> BatchSolu
     with process_pool(n_jobs) as pool:
         parts = list(pool.map(solve_chunk, args))
     return merge_batches(parts, chunks)
+
+
+def make_stop_rule(config: RunConfig) -> StopRule:
+    """The stopping rule ``config.stop_rule`` names, with its tolerance."""
+    if config.stop_rule == "exact":
+        return ExactRule(config.tol)
+    if config.stop_rule == "block":
+        return BlockRule(config.block_tol)
+    if config.stop_rule == "notebook":
+        return NotebookRule()
+    return StopRule()
 
 
 def solve_chunk(args) -> BatchSolution:

@@ -92,15 +92,6 @@ def make_config(
     tol = check_positive_scalar(tol, "tol")
     if carry_g and (diagonal or floor is not None):
         raise ValueError("carry_g: only for a full Sigma_Z without a variance floor")
-    return RunConfig(
-        diagonal=diagonal,
-        max_half_steps=int(max_half_steps),
-        history_every=int(history_every),
-        floor=floor,
-        stop_rule=stop_rule,
-        tol=tol,
-        block_tol=block_tol,
-        collapse_tol=collapse_tol,
-        history=history,
-        carry_g=bool(carry_g),
-    )
+    # the fields in their order (see RunConfig)
+    fields = (diagonal, int(max_half_steps), int(history_every), floor, stop_rule, tol)
+    return RunConfig(*fields, block_tol, collapse_tol, history, bool(carry_g))

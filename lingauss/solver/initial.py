@@ -1,4 +1,4 @@
-"""Random initial encoders ``(B0, Σ_W0)`` (reference §6.1): the authors' law, an exchangeable one."""
+"""Random initial encoders ``(B0, Σ_W0)`` (reference §6.1): the authors' and an exchangeable law."""
 
 from __future__ import annotations
 

@@ -21,14 +21,7 @@ def blahut_arimoto(
     seed: int | None = None,
     rng: np.random.Generator | None = None,
     init="authors",
-    max_half_steps: int = 10_000,
-    tol: float = 1e-10,
-    diagonal: bool = True,
-    stop_rule: str = "exact",
-    history_every: int | None = None,
-    collapse_tol: float = 1e-8,
-    variance_floor: float | tuple[float, float] | None = None,
-    block_tol: float | None = None,
+    **options,
 ) -> Solution:
     """Minimise the γλ-VAE loss by alternating exact encoder and decoder updates.
 
@@ -45,9 +38,10 @@ def blahut_arimoto(
         ``numpy.random.default_rng(seed)``).
     init : {"authors", "exchangeable"} or tuple (B0, Sigma_W0)
         Random initial encoder (see :func:`random_encoder`) or the caller's own.
-    max_half_steps, tol, diagonal, stop_rule, history_every, collapse_tol, variance_floor, \
-block_tol :
-        See :func:`blahut_arimoto_batch`.
+    **options :
+        ``max_half_steps``, ``tol``, ``diagonal``, ``stop_rule``, ``history_every``,
+        ``collapse_tol``, ``variance_floor``, ``block_tol``: as in
+        :func:`blahut_arimoto_batch` (same defaults).
 
     Returns
     -------
@@ -90,13 +84,6 @@ block_tol :
         lam,
         B0[None],
         Sw0[None],
-        max_half_steps=max_half_steps,
-        tol=tol,
-        diagonal=diagonal,
-        stop_rule=stop_rule,
-        history_every=history_every,
-        collapse_tol=collapse_tol,
-        variance_floor=variance_floor,
-        block_tol=block_tol,
+        **options,
     )
     return res[0]

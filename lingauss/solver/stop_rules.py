@@ -12,19 +12,18 @@ it too):
 * ``after_encoder(st, old, h)``: after every encoder half-step (``old``: ``(B, Σ_W)``).
 
 The authors' notebook rule lives in :mod:`lingauss.solver.notebook_rule`;
-:func:`make_stop_rule` builds any of them by name.
+:func:`lingauss.solver.batch.make_stop_rule` builds any of them by name.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .config import RunConfig
 from .numerics import fro
 from .regimes import RESOLUTION_LIMIT
 from .state import RunState
 
-__all__ = ["StopRule", "ExactRule", "BlockRule", "make_stop_rule"]
+__all__ = ["StopRule", "ExactRule", "BlockRule"]
 
 
 class StopRule:
@@ -119,16 +118,3 @@ class BlockRule(StopRule):
     def after_encoder(self, st: RunState, old, h: int) -> None:
         d = np.maximum(fro(st.B - old[0]), fro(st.Sw - old[1]))
         st.retire(d <= self.block_tol, "block_rule", h)
-
-
-def make_stop_rule(config: RunConfig) -> StopRule:
-    """The rule ``config.stop_rule`` names, with its tolerance."""
-    if config.stop_rule == "exact":
-        return ExactRule(config.tol)
-    if config.stop_rule == "block":
-        return BlockRule(config.block_tol)
-    if config.stop_rule == "notebook":
-        from .notebook_rule import NotebookRule  # the rule imports this module's base
-
-        return NotebookRule()
-    return StopRule()

@@ -23,33 +23,15 @@ Modules:
 
 from .evaluation import evaluate_solutions
 from .fixed_point import SETTLED_RTOL as SETTLED_RTOL  # public, not in __all__ (as before)
-from .fixed_point import FixedPointGrid, fixed_point_study, solve_fixed_point_grid
-from .published import (
-    AUTHORS_FIXED_POINT,
-    PUBLISHED_STUDY,
-    STUDY_BETAS,
-    STUDY_LAMS,
-    STUDY_METRICS,
-    STUDY_NS,
-    expected_regime,
-    published_frame,
-    published_table,
-    study_scenario,
-)
+from .fixed_point import fixed_point_study, solve_fixed_point_grid
+from .grid import FixedPointGrid
+from .published import *  # noqa: F403
 from .published import PUBLISHED_ROUNDING as PUBLISHED_ROUNDING  # public, not in __all__
+from .published import __all__ as _published_all
 from .summary import study_figure, study_heatmap, summarize_study
 
 __all__ = [
-    "STUDY_BETAS",
-    "STUDY_LAMS",
-    "STUDY_NS",
-    "AUTHORS_FIXED_POINT",
-    "PUBLISHED_STUDY",
-    "STUDY_METRICS",
-    "published_table",
-    "published_frame",
-    "study_scenario",
-    "expected_regime",
+    *_published_all,
     "evaluate_solutions",
     "FixedPointGrid",
     "solve_fixed_point_grid",

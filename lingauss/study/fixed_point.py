@@ -9,7 +9,6 @@ covariance Σ_Z, in the reduced coordinates of :mod:`lingauss.study.reduction`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ from ..solver.batch import check_batch_inputs, run_batch
 from ..solver.config import make_config
 from ..validation import as_float_array, check_positive_scalar
 from .evaluation import evaluate_stack
+from .grid import FixedPointGrid
 from .published import (
     AUTHORS_FIXED_POINT,
     STUDY_BETAS,
@@ -31,7 +31,6 @@ from .published import (
 from .reduction import reduction_basis
 
 __all__ = [
-    "FixedPointGrid",
     "SETTLED_RTOL",
     "settled",
     "grid_arrays",
@@ -40,78 +39,6 @@ __all__ = [
     "fixed_point_study",
     "grid_frame",
 ]
-
-
-@dataclass(frozen=True)
-class FixedPointGrid:
-    """Fixed-point solutions of a (β, λ) grid × initialisations, from the reduced problem.
-
-    Problems are ordered cell-major: ``p = (i_β · n_λ + i_λ) · K + k`` for initialisation
-    ``k`` of ``K``. Parameters are stored in the reduced ``d``-dimensional coordinates
-    (see the module docstring); :meth:`full_parameters` lifts them to ``R^n``.
-
-    Attributes
-    ----------
-    scenario : Scenario
-    beta, lam : ndarray, shape (P,)
-        λβ weights of each problem.
-    init : ndarray of int, shape (P,)
-        Initialisation index ``k``.
-    basis : ndarray, shape (K, n, d), or None
-        Orthonormal basis of each initialisation's invariant subspace (``None``: not reduced,
-        parameters already in ``R^n``).
-    Sigma_Y_reduced : ndarray, shape (d, d)
-    A, B, Sigma_Z, Sigma_W : ndarray
-        Reduced solutions, shapes (P, d, m), (P, m, d), (P, d, d), (P, m, m).
-    metrics : pandas.DataFrame
-        :func:`evaluate_solutions` columns, one row per problem (full-dimensional values).
-    half_steps : ndarray of int, shape (P,)
-    stop_reason : ndarray of str, shape (P,)
-        Solver stop reasons (``"converged"``, ``"resolution_limit"``, ``"max_half_steps"``,
-        ...); ``"block_rule"`` when the authors' rule fired.
-    converged : ndarray of bool, shape (P,)
-        The exact rule converged; or the authors' rule fired *and* the run's ``I(X;Y)``
-        record has settled (the rule also fires on slow drifts, see :func:`settled`).
-    regime : ndarray of str, shape (P,)
-        ``"collapsed"``, ``"interior"`` or ``"divergent"`` from the run's ``I(X;Y)`` trajectory
-        (:func:`lingauss.blahut_arimoto.classify_regime`).
-    stop_rule : str
-    """
-
-    scenario: Scenario = field(repr=False)
-    beta: np.ndarray
-    lam: np.ndarray
-    init: np.ndarray
-    basis: np.ndarray | None = field(repr=False)
-    Sigma_Y_reduced: np.ndarray = field(repr=False)
-    A: np.ndarray = field(repr=False)
-    B: np.ndarray = field(repr=False)
-    Sigma_Z: np.ndarray = field(repr=False)
-    Sigma_W: np.ndarray = field(repr=False)
-    metrics: pd.DataFrame = field(repr=False)
-    half_steps: np.ndarray
-    stop_reason: np.ndarray
-    converged: np.ndarray
-    regime: np.ndarray
-    stop_rule: str
-
-    def __len__(self) -> int:
-        return self.beta.size
-
-    def full_parameters(self, idx=None):
-        """``(A, B, Σ_Z, Σ_W)`` of problems ``idx`` (default all) in the original ``R^n``.
-
-        ``B = B' U^T``, ``A = U A'``, ``Σ_Z = U Σ_Z' U^T + σ² (I - U U^T)``.
-        """
-        idx = np.arange(len(self)) if idx is None else np.atleast_1d(np.asarray(idx))
-        A, B, Sz, Sw = self.A[idx], self.B[idx], self.Sigma_Z[idx], self.Sigma_W[idx]
-        if self.basis is None:
-            return A, B, Sz, Sw
-        U = self.basis[self.init[idx]]
-        Ut = np.swapaxes(U, -1, -2)
-        n = U.shape[1]
-        Sz_full = U @ Sz @ Ut + self.scenario.noise_var * (np.eye(n) - U @ Ut)
-        return U @ A, B @ Ut, 0.5 * (Sz_full + np.swapaxes(Sz_full, -1, -2)), Sw
 
 
 def grid_arrays(betas, lams):
@@ -318,24 +245,12 @@ def solve_fixed_point_grid(
     )
 
 
-def fixed_point_study(
-    n: int | Scenario = 50,
-    inits: int = 50,
-    *,
-    stop_rule: str = "exact",
-    seed: int | None = None,
-    betas: Sequence[float] = STUDY_BETAS,
-    lams: Sequence[float] = STUDY_LAMS,
-    init: str = "authors",
-    max_half_steps: int | None = None,
-    block_tol: float | None = None,
-    tol: float = 1e-10,
-    n_jobs: int | None = 1,
-) -> pd.DataFrame:
+def fixed_point_study(n: int | Scenario = 50, inits: int = 50, **options) -> pd.DataFrame:
     """The fixed-point half of the λβ study as a tidy table, one row per (n, β, λ, init).
 
     Every cell of the grid starts from the same ``inits`` random encoders and all cells run
-    together in one batch (:func:`solve_fixed_point_grid`; arguments as there).
+    together in one batch: :func:`solve_fixed_point_grid`, whose arguments (``n``,
+    ``inits`` and the keyword ``**options``) this takes.
 
     Returns
     -------
@@ -355,20 +270,7 @@ def fixed_point_study(
     >>> bool(np.allclose(plateau.recon, plateau.h_y))
     True
     """
-    grid = solve_fixed_point_grid(
-        n,
-        inits,
-        stop_rule=stop_rule,
-        seed=seed,
-        betas=betas,
-        lams=lams,
-        init=init,
-        max_half_steps=max_half_steps,
-        block_tol=block_tol,
-        tol=tol,
-        n_jobs=n_jobs,
-    )
-    return grid_frame(grid)
+    return grid_frame(solve_fixed_point_grid(n, inits, **options))
 
 
 def grid_frame(grid: FixedPointGrid) -> pd.DataFrame:

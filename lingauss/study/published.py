@@ -24,11 +24,9 @@ __all__ = [
     "STUDY_NS",
     "AUTHORS_FIXED_POINT",
     "PUBLISHED_STUDY",
-    "PUBLISHED_ROUNDING",
     "STUDY_METRICS",
     "published_table",
     "published_frame",
-    "published_lookup",
     "study_scenario",
     "expected_regime",
 ]
