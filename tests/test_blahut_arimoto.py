@@ -653,3 +653,54 @@ def test_auto_jobs_only_for_enough_work():
     assert resolve_jobs(3, 2, 100) == 2
     with pytest.raises(ValueError, match="n_jobs"):
         resolve_jobs("many", 10, 10)
+
+
+def test_carried_g_is_the_same_update_as_the_matrix_form():
+    """RunConfig.carry_g forms the full-Σ_Z encoder's M A as γ G + 2λ A (the study's
+    arithmetic) instead of (γ Σ_Z^{-1} + 2λ I) A: equal in exact arithmetic, since
+    Σ_Z^{-1} A = J P G = G. The two runs differ by rounding only: each half-step adds
+    ~cond · eps ≈ 1e-14 relative (cond(Σ_W) < 1e2 here) and the iteration contracts, so
+    after 300 half-steps 1e-9 leaves a wide margin while catching any wrong term."""
+    from lingauss.solver.batch import check_batch_inputs, run_batch
+    from lingauss.solver.config import make_config
+
+    sc = scenario("5-5-4", 2)
+    rng = np.random.default_rng(11)
+    B0, Sw0 = random_encoder(sc.m, sc.n, rng, size=4)
+    gam, lam = np.array([0.5, 0.9, 0.8, 0.95]), np.array([0.0, 0.1, 0.3, -0.01])
+    arrays = check_batch_inputs(sc.Sigma_Y, sc.m, gam, lam, B0, Sw0, diagonal=False)
+    opts = dict(diagonal=False, max_half_steps=300, stop_rule="none", history_every=10)
+    plain = run_batch(*arrays, make_config(**opts))
+    carried = run_batch(*arrays, make_config(carry_g=True, **opts))
+    for name in ("A", "B", "Sigma_Z", "Sigma_W"):
+        np.testing.assert_allclose(
+            getattr(carried, name), getattr(plain, name), rtol=1e-9, atol=1e-12, err_msg=name
+        )
+    assert not np.array_equal(carried.B, plain.B)  # a different order of operations
+    with pytest.raises(ValueError, match="carry_g"):
+        make_config(carry_g=True)  # diagonal Σ_Z: M A is already formed from diag(M)
+    with pytest.raises(ValueError, match="carry_g"):
+        make_config(carry_g=True, diagonal=False, variance_floor=1e-3)
+
+
+def test_mi_history_records_only_the_rate():
+    """history="mi" records I(X;Y) alone, the same values as the full history, and leaves
+    the runs themselves unchanged."""
+    from lingauss.solver.batch import check_batch_inputs, run_batch
+    from lingauss.solver.config import make_config
+
+    sc = scenario("3-4-3", 2)
+    rng = np.random.default_rng(2)
+    B0, Sw0 = random_encoder(3, 4, rng, size=6)
+    gam, lam = np.linspace(0.9, 0.99, 6), np.full(6, 0.02)
+    arrays = check_batch_inputs(sc.Sigma_Y, 3, gam, lam, B0, Sw0, diagonal=False)
+    opts = dict(diagonal=False, max_half_steps=400, stop_rule="block", block_tol=1e-9)
+    full = run_batch(*arrays, make_config(history_every=4, **opts))
+    mi = run_batch(*arrays, make_config(history_every=4, history="mi", **opts))
+    a, b = _bits(full), _bits(mi)
+    for k in ("A", "B", "Sigma_Z", "Sigma_W", "half_steps", "stop_reason"):
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    np.testing.assert_array_equal(mi.mi_history, full.mi_history)
+    assert np.isfinite(mi.mi_history).sum() > 6 * 10 and np.isnan(mi.loss_history).all()
+    with pytest.raises(ValueError, match="history"):
+        make_config(history="loss")

@@ -18,6 +18,7 @@ def mT(x):
 
 
 def fro(x):
+    """Frobenius norm of each entry of a stack (leading axis), any trailing shape."""
     x = x.reshape(x.shape[0], math.prod(x.shape[1:]))
     return np.sqrt(np.einsum("ij,ij->i", x, x))
 
