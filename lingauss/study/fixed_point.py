@@ -226,17 +226,19 @@ def solve_fixed_point_grid(
             regime[p] = classify_regime(np.append(rec, final_mi[p]), converged[p], collapse_tol)
         regime = regime.astype(str)
     return FixedPointGrid(
+        # the problems, their solutions (reduced coordinates) and the reduction
         scenario=sc,
         beta=beta,
         lam=lam,
         init=init_idx,
+        A=res.A,
+        B=res.B,
+        Sigma_Z=res.Sigma_Z,
+        Sigma_W=res.Sigma_W,
         basis=U,
         Sigma_Y_reduced=Sy,
-        A=A,
-        B=B,
-        Sigma_Z=Sz,
-        Sigma_W=Sw,
         metrics=metrics,
+        # how each run ended
         half_steps=np.asarray(half_steps),
         stop_reason=np.asarray(reason).astype(str),
         converged=np.asarray(converged, dtype=bool),
