@@ -511,7 +511,7 @@ def test_process_parallel_chunks_are_bit_identical():
 
 
 def _inv_by_entries(K):
-    """The entry-by-entry Cholesky inverse that ``_inv_spd`` unrolls and vectorises: the
+    """The entry-by-entry Cholesky inverse that ``inv_spd`` unrolls and vectorises: the
     same operations in the same order, so the results must agree bit for bit."""
     d = K.shape[-1]
     L = [[None] * d for _ in range(d)]
@@ -547,19 +547,19 @@ def _inv_by_entries(K):
 @pytest.mark.parametrize("d", [1, 2, 3, 4, 5, 6])
 @pytest.mark.parametrize("shape", [(40,), (1,), (3, 5)])
 def test_inv_spd_is_the_entrywise_cholesky_inverse(d, shape):
-    from lingauss.blahut_arimoto import _inv_spd
+    from lingauss.solver.spd_inverse import inv_spd
 
     rng = np.random.default_rng(d)
     g = rng.standard_normal(shape + (d, d + 2))
     K = g @ np.swapaxes(g, -1, -2) + 1e-3 * np.eye(d)
     K[..., -1, 0] += 1e-4  # the lower triangle is what counts
-    np.testing.assert_array_equal(_inv_spd(K), _inv_by_entries(K))
+    np.testing.assert_array_equal(inv_spd(K), _inv_by_entries(K))
     lower = np.tril(K)
     sym = lower + np.swapaxes(np.tril(K, -1), -1, -2)
     # cond(K) <= 7e2 for these draws, so both inverses carry a relative (Frobenius) error of
     # order d · cond · eps ≈ 1e-12: 1e-10 leaves a factor 100 and would catch any wrong entry
     ref = np.linalg.inv(sym)
-    err = np.linalg.norm(_inv_spd(K) - ref, axis=(-2, -1)) / np.linalg.norm(ref, axis=(-2, -1))
+    err = np.linalg.norm(inv_spd(K) - ref, axis=(-2, -1)) / np.linalg.norm(ref, axis=(-2, -1))
     assert np.linalg.cond(sym).max() < 1e3 and err.max() < 1e-10
 
 
@@ -612,7 +612,7 @@ def test_regime_history_changes_nothing_but_the_histories(opts):
 def test_notebook_rule_certificates_skip_no_stop(monkeypatch):
     """The recon-error certificates only spare the notebook rule tests that cannot pass:
     without them (every test run in full) the runs stop at the same half-steps."""
-    from lingauss.blahut_arimoto import _Run
+    from lingauss.solver.notebook_rule import NotebookRule
 
     Sy = np.stack([scenario("3-4-3", k, "rounded").Sigma_Y for k in (1, 2)])
     Sy = np.repeat(Sy, 24, axis=0)
@@ -622,15 +622,15 @@ def test_notebook_rule_certificates_skip_no_stop(monkeypatch):
     B0, Sw0 = random_encoder(3, 4, rng, size=gam.size)
     opts = dict(stop_rule="notebook", max_half_steps=4000, history_every=50)
     issued = []
-    certify = _Run._certify_recon
+    certify = NotebookRule._certify_recon
 
-    def counting(self, ids, *args):
+    def counting(self, st, ids, *args):
         issued.append(ids.size)
-        return certify(self, ids, *args)
+        return certify(self, st, ids, *args)
 
-    monkeypatch.setattr(_Run, "_certify_recon", counting)
+    monkeypatch.setattr(NotebookRule, "_certify_recon", counting)
     with_cert = blahut_arimoto_batch(Sy, 3, gam, lam, B0, Sw0, **opts)
-    monkeypatch.setattr(_Run, "_certify_recon", lambda self, *args: None)
+    monkeypatch.setattr(NotebookRule, "_certify_recon", lambda self, *args: None)
     without = blahut_arimoto_batch(Sy, 3, gam, lam, B0, Sw0, **opts)
     a, b = _bits(with_cert), _bits(without)
     for k in a:
@@ -643,13 +643,64 @@ def test_auto_jobs_only_for_enough_work():
     import multiprocessing as mp
     import os
 
-    from lingauss.blahut_arimoto import _resolve_jobs
+    from lingauss.solver.parallel import resolve_jobs
 
-    assert _resolve_jobs("auto", 10, 10_000) == 1  # 1e5 problem half-steps: not worth a fork
+    assert resolve_jobs("auto", 10, 10_000) == 1  # 1e5 problem half-steps: not worth a fork
     # 4.5e6 problem half-steps (a notebook table): one process per core where fork exists
     can_fork = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert _resolve_jobs("auto", 450, 10_000) == (min(cores, 450) if can_fork else 1)
-    assert _resolve_jobs(3, 2, 100) == 2
+    assert resolve_jobs("auto", 450, 10_000) == (min(cores, 450) if can_fork else 1)
+    assert resolve_jobs(3, 2, 100) == 2
     with pytest.raises(ValueError, match="n_jobs"):
-        _resolve_jobs("many", 10, 10)
+        resolve_jobs("many", 10, 10)
+
+
+def test_carried_g_is_the_same_update_as_the_matrix_form():
+    """RunConfig.carry_g forms the full-Σ_Z encoder's M A as γ G + 2λ A (the study's
+    arithmetic) instead of (γ Σ_Z^{-1} + 2λ I) A: equal in exact arithmetic, since
+    Σ_Z^{-1} A = J P G = G. The two runs differ by rounding only: each half-step adds
+    ~cond · eps ≈ 1e-14 relative (cond(Σ_W) < 1e2 here) and the iteration contracts, so
+    after 300 half-steps 1e-9 leaves a wide margin while catching any wrong term."""
+    from lingauss.solver.batch import check_batch_inputs, run_batch
+    from lingauss.solver.config import make_config
+
+    sc = scenario("5-5-4", 2)
+    rng = np.random.default_rng(11)
+    B0, Sw0 = random_encoder(sc.m, sc.n, rng, size=4)
+    gam, lam = np.array([0.5, 0.9, 0.8, 0.95]), np.array([0.0, 0.1, 0.3, -0.01])
+    arrays = check_batch_inputs(sc.Sigma_Y, sc.m, gam, lam, B0, Sw0, diagonal=False)
+    opts = dict(diagonal=False, max_half_steps=300, stop_rule="none", history_every=10)
+    plain = run_batch(*arrays, make_config(**opts))
+    carried = run_batch(*arrays, make_config(carry_g=True, **opts))
+    for name in ("A", "B", "Sigma_Z", "Sigma_W"):
+        np.testing.assert_allclose(
+            getattr(carried, name), getattr(plain, name), rtol=1e-9, atol=1e-12, err_msg=name
+        )
+    assert not np.array_equal(carried.B, plain.B)  # a different order of operations
+    with pytest.raises(ValueError, match="carry_g"):
+        make_config(carry_g=True)  # diagonal Σ_Z: M A is already formed from diag(M)
+    with pytest.raises(ValueError, match="carry_g"):
+        make_config(carry_g=True, diagonal=False, variance_floor=1e-3)
+
+
+def test_mi_history_records_only_the_rate():
+    """history="mi" records I(X;Y) alone, the same values as the full history, and leaves
+    the runs themselves unchanged."""
+    from lingauss.solver.batch import check_batch_inputs, run_batch
+    from lingauss.solver.config import make_config
+
+    sc = scenario("3-4-3", 2)
+    rng = np.random.default_rng(2)
+    B0, Sw0 = random_encoder(3, 4, rng, size=6)
+    gam, lam = np.linspace(0.9, 0.99, 6), np.full(6, 0.02)
+    arrays = check_batch_inputs(sc.Sigma_Y, 3, gam, lam, B0, Sw0, diagonal=False)
+    opts = dict(diagonal=False, max_half_steps=400, stop_rule="block", block_tol=1e-9)
+    full = run_batch(*arrays, make_config(history_every=4, **opts))
+    mi = run_batch(*arrays, make_config(history_every=4, history="mi", **opts))
+    a, b = _bits(full), _bits(mi)
+    for k in ("A", "B", "Sigma_Z", "Sigma_W", "half_steps", "stop_reason"):
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    np.testing.assert_array_equal(mi.mi_history, full.mi_history)
+    assert np.isfinite(mi.mi_history).sum() > 6 * 10 and np.isnan(mi.loss_history).all()
+    with pytest.raises(ValueError, match="history"):
+        make_config(history="loss")

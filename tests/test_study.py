@@ -367,3 +367,11 @@ def test_parallel_exact_rule_is_bit_identical(small):
     a = fixed_point_study(small, 2, **kw)
     b = fixed_point_study(small, 2, n_jobs=2, **kw)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_parallel_authors_rule_is_bit_identical(small):
+    # the authors' rule now runs on the solver's batched loop, so n_jobs serves it too
+    kw = dict(seed=3, betas=[1.0, 4.0], lams=[0.0, 2.0], max_half_steps=400, block_tol=1e-7)
+    a = fixed_point_study(small, 2, stop_rule="authors", **kw)
+    b = fixed_point_study(small, 2, stop_rule="authors", n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(a, b)
