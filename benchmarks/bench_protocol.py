@@ -27,7 +27,6 @@ import time
 import numpy as np
 
 from lingauss.blahut_arimoto import (
-    _resolve_jobs,
     blahut_arimoto,
     blahut_arimoto_batch,
     random_encoder,
@@ -42,6 +41,7 @@ from lingauss.protocol import (
 )
 from lingauss.protocol.seeding import scenario_number
 from lingauss.scenarios import CONFIGS
+from lingauss.solver.parallel import resolve_jobs
 
 PROT = PROTOCOLS["notebook"]
 BA_OPTS = dict(
@@ -106,7 +106,7 @@ def bench(config: str, seed: int, loop_runs: int, repeat: int, jobs: int) -> dic
     return {
         "config": config,
         "runs": P,
-        "auto_jobs": _resolve_jobs("auto", P, PROT.max_half_steps),
+        "auto_jobs": resolve_jobs("auto", P, PROT.max_half_steps),
         "cells": len(table),
         "half_steps": int(batch.half_steps.sum()),
         "table_s": t_table,

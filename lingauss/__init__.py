@@ -4,7 +4,8 @@ The closed-form subsystem (numpy/scipy/sympy/pandas only; never torch):
 
 * :mod:`lingauss.gaussian` — entropy, mutual information, total correlation, KL;
 * :mod:`lingauss.loss` — the γλ-VAE loss (and its λβ form) in closed form;
-* :mod:`lingauss.blahut_arimoto` — exact encoder/decoder updates and the batched solver;
+* :mod:`lingauss.solver` — exact encoder/decoder updates and the batched solver (also importable
+  as :mod:`lingauss.blahut_arimoto`);
 * :mod:`lingauss.scenarios` — generative-factor scenarios (published and user-built);
 * :mod:`lingauss.metrics` — I_m, SAP, matched MI, MIG, DCI and one metrics report;
 * :mod:`lingauss.decomposition` — the β-TCVAE decomposition of the KL term, exact;
@@ -21,8 +22,6 @@ The neural reference path (torch) is the separate package :mod:`neural`.
 from importlib import import_module as _import_module
 
 from . import metrics
-from .blahut_arimoto import *  # noqa: F401,F403
-from .blahut_arimoto import __all__ as _ba_all
 from .decomposition import *  # noqa: F401,F403
 from .decomposition import __all__ as _decomposition_all
 from .gaussian import *  # noqa: F401,F403
@@ -45,6 +44,8 @@ from .scenarios import *  # noqa: F401,F403
 from .scenarios import __all__ as _scenarios_all
 from .slides_hypothesis import *  # noqa: F401,F403
 from .slides_hypothesis import __all__ as _hypothesis_all
+from .solver import *  # noqa: F401,F403
+from .solver import __all__ as _ba_all
 from .study import (
     PUBLISHED_STUDY,
     STUDY_BETAS,

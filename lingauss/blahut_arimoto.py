@@ -7,5 +7,3 @@ keeps the import path ``lingauss.blahut_arimoto`` working and re-exports the sam
 
 from .solver import *  # noqa: F401,F403
 from .solver import __all__  # noqa: F401
-from .solver.parallel import resolve_jobs as _resolve_jobs  # noqa: F401  (old private path)
-from .solver.updates import mi_xy_from_cholesky  # noqa: F401  (imported from here)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .blahut_arimoto import mi_xy_from_cholesky
 from .loss import residual_covariance
+from .solver.updates import mi_xy_from_cholesky
 from .validation import as_float_array, check_covariance, check_positive_scalar
 
 __all__ = [
