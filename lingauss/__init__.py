@@ -22,6 +22,8 @@ The neural reference path (torch) is the separate package :mod:`neural`.
 from importlib import import_module as _import_module
 
 from . import metrics
+from .blahut_arimoto import *  # noqa: F401,F403
+from .blahut_arimoto import __all__ as _ba_all
 from .decomposition import *  # noqa: F401,F403
 from .decomposition import __all__ as _decomposition_all
 from .gaussian import *  # noqa: F401,F403
@@ -44,8 +46,6 @@ from .scenarios import *  # noqa: F401,F403
 from .scenarios import __all__ as _scenarios_all
 from .slides_hypothesis import *  # noqa: F401,F403
 from .slides_hypothesis import __all__ as _hypothesis_all
-from .solver import *  # noqa: F401,F403
-from .solver import __all__ as _ba_all
 from .study import (
     PUBLISHED_STUDY,
     STUDY_BETAS,
