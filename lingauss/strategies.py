@@ -68,6 +68,14 @@ def _log_uniform(lo: float, hi: float):
     return st.floats(np.log10(lo), np.log10(hi)).map(lambda t: float(10.0**t))
 
 
+def _log10_spectrum(draw, d: int, kappa: float) -> np.ndarray:
+    """``log10`` of ``d`` eigenvalues: ``0`` and ``log10 κ`` (for ``d > 1``), the others drawn
+    uniformly in between (unsorted: the first is 0, the last drawn one ``log10 κ``)."""
+    top = np.log10(kappa)
+    mid = draw(hnp.arrays(np.float64, (max(d - 2, 0),), elements=st.floats(0.0, 1.0)))
+    return np.concatenate([[0.0], mid * top, [top]])[:d] if d > 1 else np.zeros(1)
+
+
 @st.composite
 def orthogonal_matrices(draw, dim) -> np.ndarray:
     """A ``(d, d)`` orthogonal matrix: the ``Q`` factor of a drawn matrix with entries in
@@ -117,9 +125,7 @@ def spd_matrices(
     q = draw(orthogonal_matrices(d))
     kappa = draw(_log_uniform(min_condition, max_condition))
     s = draw(_log_uniform(*scale))
-    top = np.log10(kappa)
-    mid = draw(hnp.arrays(np.float64, (max(d - 2, 0),), elements=st.floats(0.0, 1.0)))
-    logs = np.concatenate([[0.0], mid * top, [top]])[:d] if d > 1 else np.zeros(1)
+    logs = _log10_spectrum(draw, d, kappa)
     c = (q * (s * 10.0**logs)[None, :]) @ q.T
     return 0.5 * (c + c.T)
 
@@ -298,11 +304,8 @@ def _rotate_to_unit_diagonal(m: np.ndarray) -> np.ndarray:
 
 
 def _spectrum(draw, d: int, kappa: float) -> np.ndarray:
-    """Ascending eigenvalues summing to ``d`` with ``λ_max / λ_min = κ`` (log-spaced interior
-    eigenvalues drawn uniformly in log)."""
-    mid = draw(hnp.arrays(np.float64, (max(d - 2, 0),), elements=st.floats(0.0, 1.0)))
-    logs = np.sort(np.concatenate([[0.0], mid * np.log10(kappa), [np.log10(kappa)]])[:d])
-    lam = 10.0**logs
+    """Ascending eigenvalues summing to ``d`` with ``λ_max / λ_min = κ``."""
+    lam = 10.0 ** np.sort(_log10_spectrum(draw, d, kappa))
     return d * lam / lam.sum()
 
 
@@ -410,12 +413,14 @@ def near_singular_covariances(dim=None, *, singular: bool, margin: float = 4.0, 
 @st.composite
 def rank_deficient_covariances(draw, dim=None, *, scale: tuple[float, float] = (1e-3, 1e3)):
     """Exactly singular PSD matrices ``V V^T`` with ``V`` of shape ``(d, r)``, ``r < d``
-    (entries in ``[-1, 1]`` times a log-uniform scale), such as the rank-1 ``v v^T`` that
+    (entries in ``[-1, 1]``, those below ``1e-3`` in magnitude set to zero, times a
+    log-uniform scale), such as the rank-1 ``v v^T`` that
     Cholesky can pass by rounding. A column of ``V`` may be zero; a row may not (that would
     be a zero variance, a different error)."""
     d = draw(_dim(dim, 2, 5))
     r = draw(st.integers(1, d - 1))
     v = draw(hnp.arrays(np.float64, (d, r), elements=_unit))
+    v[np.abs(v) < 1e-3] = 0.0  # no entry whose square would underflow
     v[np.all(v == 0, axis=1), 0] = 1.0
     v = v * draw(_log_uniform(*scale))
     c = v @ v.T
