@@ -38,6 +38,7 @@ DOCUMENTED = [
     "lingauss.plots",
     "lingauss.symbolic",
     "lingauss.validation",
+    "lingauss.strategies",
     "neural",
 ]
 
