@@ -1,3 +1,6 @@
+# A little over ~400 lines: the four public entry points of I_m with their documentation,
+# sharing IMResult and the result packing; the algorithms live in im_tables, im_labelled and
+# im_setpartition.
 """The I_m disentanglement metric (reference §4, slide eqs. 4-6), computed exactly.
 
 A *labelled partition* assigns every generative factor ``v_j`` (``j = 0..s-1``) to one of the
