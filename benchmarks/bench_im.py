@@ -25,7 +25,8 @@ import time
 
 import numpy as np
 
-from lingauss.metrics.im import _set_partitions, im_score
+from lingauss.metrics.im import im_score
+from lingauss.metrics.im_setpartition import set_partitions
 
 
 def n_set_partitions(s: int, m: int) -> int:
@@ -68,9 +69,9 @@ def main(argv=None) -> int:
     per_partition = None
     for s, m in sizes:
         C = planted_joint(s, m, rng)
-        _set_partitions.cache_clear()
+        set_partitions.cache_clear()
         t0 = time.perf_counter()
-        _set_partitions(s, m)
+        set_partitions(s, m)
         t_enum = time.perf_counter() - t0
         t0 = time.perf_counter()
         fast = im_score(C, m, method="setpartition")

@@ -220,6 +220,7 @@ def conditional_mutual_information(
     Returns
     -------
     float or ndarray, shape (...)
+        ``I(a; b | c)`` in nats, ``>= 0``; one value per matrix of a stack.
 
     Examples
     --------
@@ -262,6 +263,7 @@ def total_correlation(cov, blocks: Sequence[Sequence[int]] | None = None) -> np.
     Returns
     -------
     float or ndarray, shape (...)
+        Total correlation in nats, ``>= 0``; one value per matrix of a stack.
 
     Examples
     --------
@@ -300,6 +302,7 @@ def kl_divergence(mean0, cov0, mean1, cov1) -> np.ndarray | float:
     Returns
     -------
     float or ndarray, shape (...)
+        ``KL >= 0`` in nats, over the broadcast batch of the four arguments.
 
     Examples
     --------

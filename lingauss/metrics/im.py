@@ -1,3 +1,6 @@
+# A little over ~400 lines: the four public entry points of I_m with their documentation,
+# sharing IMResult and the result packing; the algorithms live in im_tables, im_labelled and
+# im_setpartition.
 """The I_m disentanglement metric (reference §4, slide eqs. 4-6), computed exactly.
 
 A *labelled partition* assigns every generative factor ``v_j`` (``j = 0..s-1``) to one of the
@@ -16,20 +19,12 @@ must be, and every ``[x_i, v_S]`` block must be, else the result is flagged ``va
 
 Computation
 -----------
-* ``I(x_i; v_S) = -1/2 log(1 - r^2)`` with ``r^2 = c^T C_SS^{-1} c / C_{x_i x_i}`` (``c`` the
-  cross-covariance), from a Cholesky factor of ``C_SS``: full relative precision for weak
-  dependence. All ``m (2^s - 1)`` values are tabulated once.
-* ``I(v_S; v_T) = 1/2 (h_S + h_T - h_{S u T})`` with ``h_S = log|C_SS|`` tabulated for all
-  ``2^s`` subsets.
-* The penalty depends only on the *set* partition; the best assignment of its ``k`` blocks to
-  distinct slots is a rectangular linear assignment problem. ``method="setpartition"``
-  enumerates the set partitions into at most ``m`` blocks (``sum_k S(s, k)`` of them, 4.2 million
-  for ``s = 12``, not ``8^12``) and bounds each one by ``sum_blocks max_i I(x_i; v_S) - penalty``
-  (exact when the per-block best slots are distinct) and ``sum_blocks min_i ... - penalty``;
-  only partitions whose bound can beat the incumbent are solved exactly, by a vectorised
-  dynamic programme over sets of used slots.
-* ``method="labelled"`` evaluates all ``m^s`` labelled partitions at once, vectorised over a
-  stack of covariances (fast for the published sizes, ``m^s <= 1024``).
+The information terms are tabulated once (:mod:`lingauss.metrics.im_tables`); the maximum is
+found either over all ``m^s`` labelled partitions at once, vectorised over a stack
+(``method="labelled"``, :mod:`lingauss.metrics.im_labelled`, fast for ``m^s <= 1024``), or
+over set partitions with bounds and an exact assignment only where a bound can beat the
+incumbent (``method="setpartition"``, :mod:`lingauss.metrics.im_setpartition`, scales to
+``s = 12``, ``m = 8``).
 
 Ties
 ----
@@ -46,13 +41,26 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..scenarios import canonical_grouping
-from ..validation import as_float_array, check_covariance, check_finite_scalar
+from .im_labelled import (
+    authors_partition_order,
+    im_labelled_search,
+    labels_from_partition,
+)
+from .im_setpartition import im_setpartition_search
+from .im_tables import (
+    IM_METHODS,
+    IM_TIE_RULES,
+    IM_TIE_TOL,
+    block_penalty,
+    check_joint,
+    check_options,
+    information_tables,
+    resolve_method,
+)
 
 __all__ = [
     "IMResult",
@@ -65,20 +73,6 @@ __all__ = [
     "IM_METHODS",
     "IM_TIE_RULES",
 ]
-
-#: Default tie tolerance (nats) of the exact tie rule. The tabulated information terms carry
-#: float64 errors of order 1e-13 nats at the published scales (log-determinants of order 10
-#: with relative error ~1e-15), and parameters from a converged BA run resolve the values to
-#: ~1e-10; groupings closer than 1e-9 nats are not distinguished by the data.
-IM_TIE_TOL = 1e-9
-IM_METHODS = ("auto", "labelled", "setpartition")
-IM_TIE_RULES = ("exact", "authors")
-
-#: ``auto`` evaluates all labelled partitions when there are at most this many.
-_LABELLED_MAX_AUTO = 4096
-#: Hard limit for the labelled enumeration (``tie_rule="authors"`` needs it).
-_LABELLED_MAX = 2_000_000
-_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -118,443 +112,6 @@ class IMResult:
     valid: bool | np.ndarray
     method: str
     tie_rule: str
-
-
-# ------------------------------------------------------------------------------- validation
-def _check_joint(cov_xv, m, name="cov_xv"):
-    """Validate a (stack of) joint covariance(s) of (X, V); return (P-stack, batch shape)."""
-    if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1:
-        raise ValueError(f"m: must be a positive integer, got {m!r}")
-    m = int(m)
-    arr = as_float_array(cov_xv, name, min_ndim=2)
-    if arr.shape[-1] != arr.shape[-2]:
-        raise ValueError(f"{name}: must be square, got shape {arr.shape}")
-    d = arr.shape[-1]
-    if d <= m:
-        raise ValueError(
-            f"{name}: expected shape (m + s, m + s) with s >= 1 factors for m = {m}, "
-            f"got {arr.shape}"
-        )
-    scale = np.max(np.abs(arr), axis=(-2, -1), keepdims=True)
-    asym = np.max(np.abs(arr - np.swapaxes(arr, -1, -2)), axis=(-2, -1), keepdims=True)
-    if np.any(asym > 1e-8 * scale):
-        raise ValueError(f"{name}: must be symmetric")
-    batch = arr.shape[:-2]
-    arr = 0.5 * (arr + np.swapaxes(arr, -1, -2))
-    arr = arr.reshape((-1, d, d))
-    check_covariance(arr[:, m:, m:], f"{name} (factor block V)")
-    var_x = np.diagonal(arr[:, :m, :m], axis1=-2, axis2=-1)
-    if np.any(var_x <= 0):
-        raise ValueError(f"{name}: latent variances (diagonal of the X block) must be > 0")
-    return arr, batch, m, d - m
-
-
-def _check_options(method, tie_rule, tie_tol):
-    if method not in IM_METHODS:
-        raise ValueError(f"method: expected one of {IM_METHODS}, got {method!r}")
-    if tie_rule not in IM_TIE_RULES:
-        raise ValueError(f"tie_rule: expected one of {IM_TIE_RULES}, got {tie_rule!r}")
-    tie_tol = check_finite_scalar(tie_tol, "tie_tol")
-    if tie_tol < 0:
-        raise ValueError(f"tie_tol: must be >= 0, got {tie_tol!r}")
-    return tie_tol
-
-
-# ----------------------------------------------------------------------------------- tables
-@lru_cache(maxsize=32)
-def _subsets(s: int):
-    """Non-empty subsets of ``range(s)`` grouped by size: list of (masks (N,), idx (N, k))."""
-    out = []
-    for k in range(1, s + 1):
-        combos = np.array(list(itertools.combinations(range(s), k)), dtype=np.intp)
-        masks = np.sum(np.left_shift(1, combos), axis=1)
-        out.append((masks, combos))
-    return out
-
-
-def _tables(C, m, s):
-    """Tabulate ``w[p, i, S] = I(x_i; v_S)`` and ``h[p, S] = log|C_SS|`` for all subsets.
-
-    Returns ``w`` (P, m, 2^s), ``h`` (P, 2^s) (entry 0, the empty set, is 0 in both) and
-    ``valid`` (P,): False where some ``[x_i, v_S]`` block is not positive definite.
-    """
-    P = C.shape[0]
-    ns = 1 << s
-    w = np.zeros((P, m, ns))
-    h = np.zeros((P, ns))
-    valid = np.ones(P, dtype=bool)
-    Cv = C[:, m:, m:]
-    c = C[:, :m, m:]
-    var_x = np.diagonal(C[:, :m, :m], axis1=-2, axis2=-1)
-    for masks, idx in _subsets(s):
-        sub = Cv[:, idx[:, :, None], idx[:, None, :]]
-        L = np.linalg.cholesky(sub)
-        h[:, masks] = 2.0 * np.sum(np.log(np.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
-        cs = np.moveaxis(c[:, :, idx], 1, -1)  # (P, N, k, m)
-        z = np.linalg.solve(L, cs)
-        r2 = np.sum(z * z, axis=-2) / var_x[:, None, :]  # (P, N, m)
-        bad = r2 >= 1.0
-        valid &= ~np.any(bad, axis=(1, 2))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w[:, :, masks] = np.swapaxes(
-                np.where(bad, np.nan, -0.5 * np.log1p(-np.minimum(r2, 1.0))), 1, 2
-            )
-    return w, h, valid
-
-
-def _penalty(h, M, k=None):
-    """``sum_{a<b} I(v_{M_a}; v_{M_b})`` for rows of block masks ``M`` (N, m).
-
-    ``h`` is (2^s,) or (P, 2^s) (then the result is (P, N)); only the first ``k`` columns
-    are non-empty when ``k`` is given.
-    """
-    cols = M.shape[1] if k is None else k
-    out = np.zeros(h.shape[:-1] + (M.shape[0],))
-    for a in range(cols):
-        for b in range(a + 1, cols):
-            ma, mb = M[:, a], M[:, b]
-            out = out + (h[..., ma] + h[..., mb] - h[..., ma | mb])
-    return 0.5 * out
-
-
-# ---------------------------------------------------------------- labelled partition orders
-@lru_cache(maxsize=16)
-def authors_partition_order(s: int, m: int) -> np.ndarray:
-    """All ``m^s`` labelled partitions in the authors' enumeration order (reference §6.7).
-
-    Size tuples ``(|S_1|, ..., |S_{m-1}|)`` in lexicographic order (each >= 0, sum <= s); for
-    each, ``S_1`` over the combinations of the factors in lexicographic order, ``S_2`` over the
-    combinations of the remaining factors, ..., and ``S_m`` takes the rest. The first
-    partition puts every factor in the last slot.
-
-    Returns
-    -------
-    ndarray of int8, shape (m^s, s)
-        Row ``r``: slot (0-based) of each factor in the ``r``-th partition. Read-only.
-
-    Examples
-    --------
-    >>> authors_partition_order(2, 2).tolist()
-    [[1, 1], [0, 1], [1, 0], [0, 0]]
-    """
-    if s < 1 or m < 1:
-        raise ValueError(f"s, m: must be positive, got s={s}, m={m}")
-    if m**s > _LABELLED_MAX:
-        raise ValueError(
-            f"s, m: the authors' order enumerates m^s = {m**s} labelled partitions, more than "
-            f"{_LABELLED_MAX}; use tie_rule='exact'"
-        )
-    rows = []
-
-    def rec(slot, remaining, sizes, labels):
-        if slot == m - 1:
-            for j in remaining:
-                labels[j] = slot
-            rows.append(labels.copy())
-            return
-        for combo in itertools.combinations(remaining, sizes[slot]):
-            for j in combo:
-                labels[j] = slot
-            rest = [j for j in remaining if j not in combo]
-            rec(slot + 1, rest, sizes, labels)
-
-    for sizes in itertools.product(range(s + 1), repeat=m - 1):
-        if sum(sizes) <= s:
-            rec(0, list(range(s)), sizes, [0] * s)
-    out = np.array(rows, dtype=np.int8).reshape(-1, s)
-    out.setflags(write=False)
-    return out
-
-
-@lru_cache(maxsize=16)
-def _labelled_structure(s: int, m: int):
-    """Masks, set-partition ids and groupings of the labelled partitions (authors' order).
-
-    Returns ``labels`` (N, s), ``masks`` (N, m), ``sp_id`` (N,) (index of the set partition),
-    ``order`` (permutation sorting by sp_id), ``starts`` (first index of each sp in that
-    order) and ``groupings`` (canonical grouping of each set partition).
-    """
-    labels = authors_partition_order(s, m).astype(np.intp)
-    N = labels.shape[0]
-    masks = np.zeros((N, m), dtype=np.intp)
-    bits = np.left_shift(1, np.arange(s))
-    for i in range(m):
-        masks[:, i] = np.sum(np.where(labels == i, bits, 0), axis=1)
-    # canonical restricted-growth relabelling: slots renumbered by first occurrence
-    rows = np.arange(N)
-    remap = np.full((N, m), -1, dtype=np.intp)
-    count = np.zeros(N, dtype=np.intp)
-    rgs = np.zeros((N, s), dtype=np.intp)
-    for j in range(s):
-        lab = labels[:, j]
-        new = remap[rows, lab] < 0
-        remap[rows[new], lab[new]] = count[new]
-        count[new] += 1
-        rgs[:, j] = remap[rows, lab]
-    code = rgs @ (m ** np.arange(s))
-    uniq, sp_id = np.unique(code, return_inverse=True)
-    first = np.zeros(uniq.size, dtype=np.intp)
-    first[sp_id[::-1]] = np.arange(N)[::-1]
-    groupings = tuple(_grouping_from_labels(rgs[f]) for f in first)
-    order = np.argsort(sp_id, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(sp_id[order]) != 0])
-    return labels, masks, sp_id, order, starts, groupings
-
-
-def _grouping_from_labels(labels) -> tuple[tuple[int, ...], ...]:
-    blocks: dict[int, list[int]] = {}
-    for j, lab in enumerate(np.asarray(labels).tolist()):
-        blocks.setdefault(lab, []).append(j)
-    return canonical_grouping(blocks.values())
-
-
-# ------------------------------------------------------------------ labelled (vectorised)
-def _im_labelled(w, h, valid, m, s, tie_rule, tie_tol, same_v):
-    labels, masks, sp_id, order, starts, groupings = _labelled_structure(s, m)
-    P = w.shape[0]
-    N = labels.shape[0]
-    pen_all = _penalty(h[:1] if same_v else h, masks)  # (1 or P, N)
-    value = np.empty(P)
-    win = np.empty(P, dtype=np.intp)
-    n_tied = np.empty(P, dtype=np.intp)
-    gap = np.empty(P)
-    step = max(1, _CHUNK // max(N, 1))
-    for lo in range(0, P, step):
-        hi = min(P, lo + step)
-        wc = w[lo:hi]
-        vals = -(pen_all if same_v else pen_all[lo:hi])
-        for i in range(m):
-            vals = vals + wc[:, i, masks[:, i]]
-        vals = np.where(np.isfinite(vals), vals, -np.inf)
-        sp_best = np.maximum.reduceat(vals[:, order], starts, axis=1)  # (c, n_sp)
-        if tie_rule == "authors":
-            rv = np.round(vals, 8)
-            wi = np.argmax(rv, axis=1)
-            top = rv[np.arange(hi - lo), wi]
-            sp_round = np.maximum.reduceat(rv[:, order], starts, axis=1)
-            n_tied[lo:hi] = np.sum(sp_round == top[:, None], axis=1)
-            value[lo:hi] = top
-        else:
-            wi = np.argmax(vals, axis=1)
-            top = vals[np.arange(hi - lo), wi]
-            n_tied[lo:hi] = np.sum(sp_best >= (top - tie_tol)[:, None], axis=1)
-            value[lo:hi] = top
-        win[lo:hi] = wi
-        wsp = sp_id[wi]
-        mine = sp_best[np.arange(hi - lo), wsp]
-        others = sp_best.copy()
-        others[np.arange(hi - lo), wsp] = -np.inf
-        gap[lo:hi] = mine - np.max(others, axis=1) if others.shape[1] > 1 else np.inf
-    value = np.where(valid, value, np.nan)
-    part = labels[win]
-    grouping = [groupings[sp_id[k]] if ok else () for k, ok in zip(win, valid)]
-    n_tied = np.where(valid, n_tied, 0)
-    gap = np.where(valid, gap, np.nan)
-    return value, part, grouping, n_tied, gap
-
-
-# ------------------------------------------------------------ set partitions + assignment
-@lru_cache(maxsize=4)
-def _set_partitions(s: int, m: int):
-    """Set partitions of ``range(s)`` into at most ``m`` blocks, grouped by block count.
-
-    Returns a dict ``k -> masks (N_k, k)`` (uint32 block bitmasks, blocks ordered by their
-    smallest element), generated as restricted growth strings.
-    """
-    masks = np.zeros((1, m), dtype=np.uint32)
-    masks[0, 0] = 1
-    k = np.ones(1, dtype=np.int8)
-    for j in range(1, s):
-        opts = np.minimum(k.astype(np.intp) + 1, m)
-        rep = np.repeat(np.arange(masks.shape[0]), opts)
-        lab = np.arange(rep.size) - np.repeat(np.cumsum(opts) - opts, opts)
-        masks = masks[rep]
-        masks[np.arange(rep.size), lab] |= np.uint32(1 << j)
-        k = np.maximum(k[rep], (lab + 1).astype(np.int8))
-    out = {}
-    for kk in range(1, min(s, m) + 1):
-        sel = masks[k == kk, :kk]
-        sel = np.ascontiguousarray(sel).astype(np.intp)
-        sel.setflags(write=False)
-        out[kk] = sel
-    return out
-
-
-@lru_cache(maxsize=16)
-def _dp_transitions(m: int):
-    """For each number of used slots b and slot i: states T (popcount b, bit i clear)."""
-    states = np.arange(1 << m)
-    pop = np.array([bin(t).count("1") for t in states])
-    out = {}
-    for b in range(m):
-        for i in range(m):
-            sel = states[(pop == b) & ((states >> i) & 1 == 0)]
-            out[b, i] = (sel, sel | (1 << i))
-    return out
-
-
-def _assignment_max(wb):
-    """Max over injective maps of ``k`` blocks to ``m`` slots of ``sum_b wb[:, b, slot_b]``.
-
-    ``wb`` has shape (N, k, m) with ``k <= m``; a dynamic programme over sets of used slots,
-    vectorised over the N problems.
-    """
-    N, k, m = wb.shape
-    trans = _dp_transitions(m)
-    dp = np.full((N, 1 << m), -np.inf)
-    dp[:, 0] = 0.0
-    for b in range(k):
-        new = np.full_like(dp, -np.inf)
-        for i in range(m):
-            src, dst = trans[b, i]
-            if src.size:
-                new[:, dst] = np.maximum(new[:, dst], dp[:, src] + wb[:, b, i : i + 1])
-        dp = new
-    return np.max(dp, axis=1)
-
-
-class _SetPartitionSolver:
-    """Branch-and-bound over set partitions for one covariance (tables ``w``, ``h``)."""
-
-    def __init__(self, w, h, s, m):
-        self.w, self.h, self.s, self.m = w, h, s, m
-        self.parts = _set_partitions(s, m)
-        wmax = np.max(w, axis=0)
-        wmin = np.min(w, axis=0)
-        amax = np.argmax(w, axis=0)
-        wmax[0] = wmin[0] = 0.0
-        self.ub, self.lb, self.ex = {}, {}, {}
-        for k, M in self.parts.items():
-            ub = np.empty(M.shape[0])
-            lb = np.empty(M.shape[0])
-            ex = np.full(M.shape[0], np.nan)
-            for lo in range(0, M.shape[0], _CHUNK):
-                Mc = M[lo : lo + _CHUNK]
-                pen = _penalty(h, Mc)
-                ub[lo : lo + _CHUNK] = np.sum(wmax[Mc], axis=1) - pen
-                lb[lo : lo + _CHUNK] = np.sum(wmin[Mc], axis=1) - pen
-                a = np.sort(amax[Mc], axis=1)
-                distinct = np.all(a[:, 1:] != a[:, :-1], axis=1)
-                ex[lo : lo + _CHUNK][distinct] = ub[lo : lo + _CHUNK][distinct]
-            self.ub[k], self.lb[k], self.ex[k] = ub, lb, ex
-
-    def _solve(self, k, idx):
-        """Exact values for partitions ``idx`` of block count ``k`` (cached in ``ex``)."""
-        todo = idx[np.isnan(self.ex[k][idx])]
-        M = self.parts[k]
-        for lo in range(0, todo.size, 4096):
-            sel = todo[lo : lo + 4096]
-            wb = np.moveaxis(self.w[:, M[sel]], 0, -1)  # (c, k, m)
-            pen = _penalty(self.h, M[sel])
-            self.ex[k][sel] = _assignment_max(wb) - pen
-        return self.ex[k][idx]
-
-    def best(self, exclude=None):
-        """Exact maximum over set partitions, optionally excluding one ``(k, index)``.
-
-        Returns ``(value, k, index)`` of a maximiser.
-        """
-        saved = None
-        if exclude is not None:
-            k, i = exclude
-            saved = (self.ub[k][i], self.lb[k][i], self.ex[k][i])
-            self.ub[k][i], self.lb[k][i], self.ex[k][i] = -np.inf, -np.inf, np.nan
-        try:
-            return self._best()
-        finally:
-            if saved is not None:
-                self.ub[k][i], self.lb[k][i], self.ex[k][i] = saved
-
-    def _best(self):
-        cur = -np.inf
-        for k in self.parts:
-            ex = self.ex[k]
-            if np.any(~np.isnan(ex)):
-                cur = max(cur, float(np.nanmax(ex)))
-            cur = max(cur, float(np.max(self.lb[k])))
-        while True:
-            # partitions whose exact value is unknown and whose bound beats the incumbent
-            cands = []
-            for k in self.parts:
-                sel = np.flatnonzero(np.isnan(self.ex[k]) & (self.ub[k] > cur))
-                if sel.size:
-                    cands.append((k, sel, self.ub[k][sel]))
-            if not cands:
-                break
-            allub = np.concatenate([c[2] for c in cands])
-            cut = np.partition(allub, allub.size - min(4096, allub.size))[
-                allub.size - min(4096, allub.size)
-            ]
-            for k, sel, ubs in cands:
-                take = sel[ubs >= cut]
-                if take.size:
-                    cur = max(cur, float(np.max(self._solve(k, take))))
-        best_k, best_i, best_v = None, None, -np.inf
-        for k in self.parts:
-            ex = self.ex[k]
-            if np.any(~np.isnan(ex)):
-                i = int(np.nanargmax(ex))
-                if ex[i] > best_v:
-                    best_k, best_i, best_v = k, i, float(ex[i])
-        if best_v < cur:
-            # the incumbent is a lower bound that met its own upper bound: solve it
-            for k in self.parts:
-                hit = np.flatnonzero(self.lb[k] >= cur)
-                if hit.size:
-                    best_k, best_i = k, int(hit[0])
-                    best_v = float(self._solve(k, hit[:1])[0])
-                    break
-        return best_v, best_k, best_i
-
-    def count_at_least(self, thr):
-        """Number of set partitions whose exact value is ``>= thr``."""
-        total = 0
-        for k in self.parts:
-            ex, lb, ub = self.ex[k], self.lb[k], self.ub[k]
-            known = ~np.isnan(ex)
-            total += int(np.sum(known & (ex >= thr)))
-            unknown = ~known
-            total += int(np.sum(unknown & (lb >= thr)))
-            amb = np.flatnonzero(unknown & (lb < thr) & (ub >= thr))
-            if amb.size:
-                total += int(np.sum(self._solve(k, amb) >= thr))
-        return total
-
-    def labels_of(self, k, i):
-        M = self.parts[k][i]
-        W = self.w[:, M].T  # (k, m)
-        rows, cols = linear_sum_assignment(W, maximize=True)
-        labels = np.zeros(self.s, dtype=np.intp)
-        for r, c in zip(rows, cols):
-            for j in range(self.s):
-                if (M[r] >> j) & 1:
-                    labels[j] = c
-        return labels
-
-
-def _im_setpartition(w, h, valid, m, s, tie_tol):
-    P = w.shape[0]
-    value = np.full(P, np.nan)
-    part = np.zeros((P, s), dtype=np.intp)
-    grouping = [()] * P
-    n_tied = np.zeros(P, dtype=np.intp)
-    gap = np.full(P, np.nan)
-    for p in range(P):
-        if not valid[p]:
-            continue
-        solver = _SetPartitionSolver(w[p], h[p], s, m)
-        v, k, i = solver.best()
-        labels = solver.labels_of(k, i)
-        if sum(len(M) for M in solver.parts.values()) > 1:
-            v2, _, _ = solver.best(exclude=(k, i))
-        else:
-            v2 = -np.inf
-        value[p] = v
-        part[p] = labels
-        grouping[p] = _grouping_from_labels(labels)
-        gap[p] = v - v2
-        n_tied[p] = 1 if v2 < v - tie_tol else solver.count_at_least(v - tie_tol)
-    return value, part, grouping, n_tied, gap
 
 
 # ------------------------------------------------------------------------------- public API
@@ -615,38 +172,20 @@ def im_score(
     >>> r.grouping, bool(np.isclose(r.value, -0.5 * np.log(1 - 0.64) - 0.5 * np.log(1 - 0.36)))
     (((0,), (1,)), True)
     """
-    tie_tol = _check_options(method, tie_rule, tie_tol)
-    C, batch, m, s = _check_joint(cov_xv, m)
-    method = _resolve_method(method, tie_rule, m, s)
-    w, h, valid = _tables(C, m, s)
+    tie_tol = check_options(method, tie_rule, tie_tol)
+    C, batch, m, s = check_joint(cov_xv, m)
+    method = resolve_method(method, tie_rule, m, s)
+    w, h, valid = information_tables(C, m, s)
     same_v = bool(np.all(C[:, m:, m:] == C[:1, m:, m:]))
     return _score(w, h, valid, m, s, batch, tie_rule, tie_tol, method, same_v)
-
-
-def _resolve_method(method: str, tie_rule: str, m: int, s: int) -> str:
-    n_lab = m**s
-    if method == "auto":
-        method = (
-            "labelled"
-            if (n_lab <= _LABELLED_MAX_AUTO or tie_rule == "authors")
-            else ("setpartition")
-        )
-    if tie_rule == "authors" and method != "labelled":
-        raise ValueError("method: tie_rule='authors' needs method='labelled' (or 'auto')")
-    if method == "labelled" and n_lab > _LABELLED_MAX:
-        raise ValueError(
-            f"method: 'labelled' would enumerate m^s = {n_lab} partitions (limit "
-            f"{_LABELLED_MAX}); use method='setpartition' with tie_rule='exact'"
-        )
-    return method
 
 
 def _score(w, h, valid, m, s, batch, tie_rule, tie_tol, method, same_v) -> IMResult:
     """Maximise over partitions given the tables (``w`` (P, m, 2^s), ``h`` (P, 2^s))."""
     if method == "labelled":
-        out = _im_labelled(w, h, valid, m, s, tie_rule, tie_tol, same_v)
+        out = im_labelled_search(w, h, valid, m, s, tie_rule, tie_tol, same_v)
     else:
-        out = _im_setpartition(w, h, valid, m, s, tie_tol)
+        out = im_setpartition_search(w, h, valid, m, s, tie_tol)
     value, part, grouping, n_tied, gap = out
     return _pack(value, part, grouping, n_tied, gap, valid, batch, s, method, tie_rule)
 
@@ -710,7 +249,7 @@ def im_score_from_tables(
     >>> r.grouping, bool(np.isclose(r.value, im_score(cov, 2).value))
     (((0,), (1,)), True)
     """
-    tie_tol = _check_options(method, tie_rule, tie_tol)
+    tie_tol = check_options(method, tie_rule, tie_tol)
     try:
         w = np.asarray(w, dtype=np.float64)
         h = np.asarray(h, dtype=np.float64)
@@ -743,7 +282,7 @@ def im_score_from_tables(
     valid = np.all(np.isfinite(wf), axis=(1, 2))
     wf = np.where(valid[:, None, None], wf, 0.0)
     hf = hb if same_v else np.ascontiguousarray(hb).reshape((-1, ns))
-    method = _resolve_method(method, tie_rule, m, s)
+    method = resolve_method(method, tie_rule, m, s)
     if method == "setpartition" and same_v:
         hf = np.broadcast_to(hf, (wf.shape[0], ns))
     return _score(wf, hf, valid, m, s, batch, tie_rule, tie_tol, method, same_v)
@@ -777,34 +316,6 @@ def _pack(value, part, grouping, n_tied, gap, valid, batch, s, method, tie_rule)
     )
 
 
-def _as_labels(partition, s, m):
-    """Accept slot labels (length s) or a sequence of m blocks; return labels (s,)."""
-    try:
-        items = list(partition)
-    except TypeError:
-        raise ValueError("partition: expected slot labels or a sequence of blocks") from None
-    if items and all(np.ndim(x) == 0 for x in items):
-        labels = np.asarray(items)
-        if labels.shape != (s,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"partition: expected {s} integer slot labels, got {partition!r}")
-        if np.any(labels < 0) or np.any(labels >= m):
-            raise ValueError(f"partition: slot labels must lie in 0..{m - 1}, got {partition!r}")
-        return labels.astype(np.intp)
-    if len(items) != m:
-        raise ValueError(f"partition: expected {m} blocks (one per slot), got {len(items)}")
-    labels = np.full(s, -1, dtype=np.intp)
-    for i, block in enumerate(items):
-        for j in block:
-            if isinstance(j, bool) or not isinstance(j, int | np.integer) or not 0 <= j < s:
-                raise ValueError(f"partition: factor index {j!r} out of range 0..{s - 1}")
-            if labels[j] >= 0:
-                raise ValueError(f"partition: factor {j} appears in two blocks")
-            labels[j] = i
-    if np.any(labels < 0):
-        raise ValueError(f"partition: factors {np.flatnonzero(labels < 0).tolist()} unassigned")
-    return labels
-
-
 def im_partition_value(cov_xv, m: int, partition) -> float | np.ndarray:
     """The value ``I_m(S)`` of one labelled partition.
 
@@ -830,12 +341,12 @@ def im_partition_value(cov_xv, m: int, partition) -> float | np.ndarray:
     >>> bool(np.isclose(im_partition_value(cov, 1, [[0, 1]]), -0.5 * np.log(1 - 0.25)))
     True
     """
-    C, batch, m, s = _check_joint(cov_xv, m)
-    labels = _as_labels(partition, s, m)
+    C, batch, m, s = check_joint(cov_xv, m)
+    labels = labels_from_partition(partition, s, m)
     bits = np.left_shift(1, np.arange(s))
     M = np.array([[int(np.sum(bits[labels == i])) for i in range(m)]])
-    w, h, _ = _tables(C, m, s)
-    val = -_penalty(h, M)[:, 0]
+    w, h, _ = information_tables(C, m, s)
+    val = -block_penalty(h, M)[:, 0]
     for i in range(m):
         val = val + w[:, i, M[0, i]]
     val = val.reshape(batch)
@@ -851,8 +362,8 @@ def im_score_bruteforce(cov_xv, m: int, *, tie_tol: float = IM_TIE_TOL) -> IMRes
     """
     from ..gaussian import mutual_information
 
-    tie_tol = _check_options("auto", "exact", tie_tol)
-    C, batch, m, s = _check_joint(cov_xv, m)
+    tie_tol = check_options("auto", "exact", tie_tol)
+    C, batch, m, s = check_joint(cov_xv, m)
     if batch != ():
         raise ValueError(f"cov_xv: expected a single (m + s, m + s) matrix, got {batch + (0,)}")
     if m**s > 200_000:

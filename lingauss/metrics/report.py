@@ -38,6 +38,26 @@ __all__ = ["report", "encoder_report", "metric_success", "GROUPING_METRICS"]
 GROUPING_METRICS = ("im", "sap", "mig", "dci")
 
 _DECOMP_COLUMNS = KLDecomposition.TERMS
+#: Report columns taken from a :class:`~lingauss.metrics.mig.MIGResult` (column: attribute).
+_MIG_COLUMNS = {
+    "mig": "score",
+    "mig_normalization": "normalization",
+    "mig_grouping": "grouping",
+    "mig_degenerate": "degenerate",
+}
+#: Report columns taken from a :class:`~lingauss.metrics.dci.DCIResult` (column: attribute).
+_DCI_COLUMNS = {
+    "dci_d": "disentanglement",
+    "dci_c": "completeness",
+    "dci_i": "informativeness",
+    "dci_grouping": "grouping",
+    "dci_degenerate": "degenerate",
+}
+
+
+def _columns(result, columns: Mapping[str, str]) -> dict:
+    """``{column: result.attribute}`` for a metric result, in ``columns`` order."""
+    return {col: getattr(result, attr) for col, attr in columns.items()}
 
 
 def _canonical(groups) -> tuple:
@@ -173,13 +193,7 @@ def report(
             float(_pick(matched.score, p, batched)) if matched is not None else float("nan")
         )
         if m >= 2:
-            mig = mig_score(c, m, normalizer=mig_normalizer)
-            row.update(
-                mig=mig.score,
-                mig_normalization=mig.normalization,
-                mig_grouping=mig.grouping,
-                mig_degenerate=mig.degenerate,
-            )
+            row.update(_columns(mig_score(c, m, normalizer=mig_normalizer), _MIG_COLUMNS))
         else:
             row.update(
                 mig=float("nan"),
@@ -189,14 +203,7 @@ def report(
                 mig_grouping=(tuple(range(s)),),
                 mig_degenerate="single_latent",
             )
-        dci = dci_score(c, m, importance=dci_importance)
-        row.update(
-            dci_d=dci.disentanglement,
-            dci_c=dci.completeness,
-            dci_i=dci.informativeness,
-            dci_grouping=dci.grouping,
-            dci_degenerate=dci.degenerate,
-        )
+        row.update(_columns(dci_score(c, m, importance=dci_importance), _DCI_COLUMNS))
         for name in _DECOMP_COLUMNS:
             row[name] = (
                 float(np.reshape(getattr(decomp, name), -1)[p]) if decomp is not None else np.nan

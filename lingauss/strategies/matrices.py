@@ -1,24 +1,5 @@
-"""Hypothesis strategies for the analytic core (shipped in-package, as dit does).
-
-This module imports :mod:`hypothesis`, a development dependency (``pip install
-lingauss[dev]``); the rest of :mod:`lingauss` never imports it, so importing this module is
-the only thing that needs it.
-
-Every random matrix is built from hypothesis-drawn numbers (no hidden seeds), so failing
-examples shrink: an SPD covariance is ``s · Q diag(λ) Q^T`` with ``Q`` the orthogonal factor
-of a drawn matrix (it shrinks to a signed identity, i.e. a diagonal covariance) and a
-log-uniform spectrum whose extreme eigenvalues are exactly ``1`` and ``κ`` (the condition
-number, itself log-uniform in ``[min_condition, max_condition]``, shrinking to 1).
-
-Examples
---------
->>> from hypothesis import given, settings
->>> import numpy as np
->>> @settings(max_examples=5, deadline=None)
-... @given(spd_matrices(dim=3, max_condition=1e4))
-... def check(c):
-...     assert np.all(np.linalg.eigvalsh(c) > 0)
->>> check()
+"""General hypothesis strategies: orthogonal, SPD (controlled condition number) and invertible
+matrices, index blocks, model parameters and admissible ``(γ, λ)`` (see :mod:`lingauss.strategies`).
 """
 
 from __future__ import annotations
@@ -38,16 +19,23 @@ __all__ = [
     "covariances_with_blocks",
     "linear_gaussian_models",
     "gamma_lambda_pairs",
+    "MAX_CONDITION",
+    "UNIT_FLOATS",
+    "dimensions",
+    "log_uniform",
+    "log10_spectrum",
 ]
 
 #: Largest condition number the strategies accept: beyond ~1e12 the float64 rounding of
 #: ``Q diag(λ) Q^T`` (relative ``~eps·κ`` on the smallest eigenvalue) can break definiteness.
 MAX_CONDITION = 1e12
 
-_unit = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+#: Floats in ``[-1, 1]`` (no NaN, infinity or subnormals): matrix entries that shrink to 0.
+UNIT_FLOATS = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
-def _dim(dim, lo=1, hi=5):
+def dimensions(dim, lo=1, hi=5):
+    """A strategy of dimensions: ``dim`` itself (an int or a strategy) or ``lo..hi``."""
     if dim is None:
         return st.integers(lo, hi)
     if isinstance(dim, int):
@@ -55,18 +43,27 @@ def _dim(dim, lo=1, hi=5):
     return dim
 
 
-def _log_uniform(lo: float, hi: float):
+def log_uniform(lo: float, hi: float):
+    """Floats log-uniform in ``[lo, hi]`` (``lo`` itself when equal)."""
     if lo == hi:
         return st.just(float(lo))
     return st.floats(np.log10(lo), np.log10(hi)).map(lambda t: float(10.0**t))
+
+
+def log10_spectrum(draw, d: int, kappa: float) -> np.ndarray:
+    """``log10`` of ``d`` eigenvalues: ``0`` and ``log10 κ`` (for ``d > 1``), the others drawn
+    uniformly in between (unsorted: the first is 0, the last drawn one ``log10 κ``)."""
+    top = np.log10(kappa)
+    mid = draw(hnp.arrays(np.float64, (max(d - 2, 0),), elements=st.floats(0.0, 1.0)))
+    return np.concatenate([[0.0], mid * top, [top]])[:d] if d > 1 else np.zeros(1)
 
 
 @st.composite
 def orthogonal_matrices(draw, dim) -> np.ndarray:
     """A ``(d, d)`` orthogonal matrix: the ``Q`` factor of a drawn matrix with entries in
     ``[-1, 1]`` (the all-zero draw gives a signed identity)."""
-    d = draw(_dim(dim))
-    g = draw(hnp.arrays(np.float64, (d, d), elements=_unit))
+    d = draw(dimensions(dim))
+    g = draw(hnp.arrays(np.float64, (d, d), elements=UNIT_FLOATS))
     q, r = np.linalg.qr(g)
     sign = np.where(np.diagonal(r) < 0, -1.0, 1.0)
     return q * sign[None, :]
@@ -106,13 +103,11 @@ def spd_matrices(
             f"max_condition: need 1 <= min_condition <= max_condition <= {MAX_CONDITION:g}, "
             f"got ({min_condition}, {max_condition})"
         )
-    d = draw(_dim(dim))
+    d = draw(dimensions(dim))
     q = draw(orthogonal_matrices(d))
-    kappa = draw(_log_uniform(min_condition, max_condition))
-    s = draw(_log_uniform(*scale))
-    top = np.log10(kappa)
-    mid = draw(hnp.arrays(np.float64, (max(d - 2, 0),), elements=st.floats(0.0, 1.0)))
-    logs = np.concatenate([[0.0], mid * top, [top]])[:d] if d > 1 else np.zeros(1)
+    kappa = draw(log_uniform(min_condition, max_condition))
+    s = draw(log_uniform(*scale))
+    logs = log10_spectrum(draw, d, kappa)
     c = (q * (s * 10.0**logs)[None, :]) @ q.T
     return 0.5 * (c + c.T)
 
@@ -121,7 +116,7 @@ def spd_matrices(
 def invertible_matrices(draw, dim=None, *, max_condition: float = 1e2) -> np.ndarray:
     """Invertible (not symmetric) matrices ``U diag(±σ) V^T`` with condition number
     ``<= max_condition`` and ``σ_max`` between 1 and ``max_condition``."""
-    d = draw(_dim(dim))
+    d = draw(dimensions(dim))
     u = draw(orthogonal_matrices(d))
     v = draw(orthogonal_matrices(d))
     t = draw(hnp.arrays(np.float64, (d,), elements=st.floats(0.0, 1.0)))
@@ -169,7 +164,7 @@ def covariances_with_blocks(
 ) -> tuple:
     """``(cov, blocks)``: an SPD matrix from :func:`spd_matrices` of dimension
     ``>= n_blocks`` and ``n_blocks`` disjoint index blocks from :func:`index_blocks`."""
-    d = draw(_dim(dim, n_blocks, max(max_dim, n_blocks)))
+    d = draw(dimensions(dim, n_blocks, max(max_dim, n_blocks)))
     cov = draw(spd_matrices(d, max_condition=max_condition, min_condition=min_condition))
     blocks = draw(index_blocks(d, n_blocks, cover=cover))
     return cov, blocks
@@ -217,8 +212,8 @@ def linear_gaussian_models(
     diagonal with entries log-uniform in ``[0.1, 10]`` (or an SPD matrix when
     ``diagonal_sigma_z=False``).
     """
-    m_ = draw(_dim(m, 1, 3))
-    n_ = draw(_dim(n, 1, 4))
+    m_ = draw(dimensions(m, 1, 3))
+    n_ = draw(dimensions(n, 1, 4))
     el = st.floats(-entry_bound, entry_bound, allow_subnormal=False)
     A = draw(hnp.arrays(np.float64, (n_, m_), elements=el))
     B = draw(hnp.arrays(np.float64, (m_, n_), elements=el))
@@ -248,7 +243,7 @@ def gamma_lambda_pairs(
     ``-(1 - margin) γ / (2 σ_z,max)`` so that ``M = γ Σ_Z^{-1} + 2λ I`` is positive definite
     with room ``margin``.
     """
-    g = draw(_log_uniform(*gamma))
+    g = draw(log_uniform(*gamma))
     lo, hi = lam
     if sigma_z_max is not None:
         lo = max(lo, -(1.0 - margin) * g / (2.0 * sigma_z_max))
