@@ -16,7 +16,12 @@ from .training_config import TrainingConfig
 __all__ = ["GridData", "stream_seed", "STREAM_INIT", "STREAM_TRAIN", "STREAM_VAL"]
 
 #: The random streams of a seed: initial parameters, training data, validation data.
-STREAM_INIT, STREAM_TRAIN, STREAM_VAL = 0, 1, 2
+STREAM_INIT = 0
+"""Seed stream of a member's initial parameters (see :func:`stream_seed`)."""
+STREAM_TRAIN = 1
+"""Seed stream of a member's training minibatches."""
+STREAM_VAL = 2
+"""Seed stream of a member's validation samples."""
 
 
 def stream_seed(seed: int, stream: int) -> int:
