@@ -44,3 +44,21 @@ __all__ = [
     *_compare_all,
     *_tables_all,
 ]
+
+# images (issue 13): procedural dSprites, the conv VAE, image training
+from . import datasets  # noqa: E402,F401
+from .conv import ConvVAE, ConvVAEConfig, load_conv_vae, save_conv_vae  # noqa: E402
+from .image_training import PRESETS as IMAGE_PRESETS  # noqa: E402
+from .image_training import ImageRunSpec, latent_traversal, train_and_evaluate  # noqa: E402
+
+__all__ += [
+    "datasets",
+    "ConvVAE",
+    "ConvVAEConfig",
+    "save_conv_vae",
+    "load_conv_vae",
+    "IMAGE_PRESETS",
+    "ImageRunSpec",
+    "train_and_evaluate",
+    "latent_traversal",
+]
