@@ -130,6 +130,11 @@ def _pm(mean: float, sd: float, n: int, *, exact: bool = False) -> str:
     return f"{mean:.3f} ± {sd:.3f}"
 
 
+def _short(revision: str) -> str:
+    sha, plus, rest = revision.partition("+")
+    return sha[:12] + plus + rest
+
+
 def _header(config: SweepConfig, rows: Sequence[dict]) -> list[str]:
     total = len(config.keys())
     revs = sorted({r["git_revision"] for r in rows})
@@ -139,7 +144,7 @@ def _header(config: SweepConfig, rows: Sequence[dict]) -> list[str]:
         f"{len(config.seeds)} seed(s) {list(config.seeds)}; mean ± sd over seeds",
         f"runs in store: {len(rows)} of {total}"
         + ("" if len(rows) == total else " (incomplete: rerun the sweep to finish)")
-        + (f"; git {', '.join(r[:12] for r in revs)}" if revs else ""),
+        + (f"; git {', '.join(_short(r) for r in revs)}" if revs else ""),
     ]
     if config.fixed:
         lines.append("fixed weights: " + ", ".join(f"{k}={v:g}" for k, v in config.fixed))

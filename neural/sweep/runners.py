@@ -78,11 +78,8 @@ def run_task(task: SweepTask) -> dict[str, Any]:
 
 def run_dsprites(task: SweepTask) -> dict[str, Any]:
     """Train and evaluate the conv VAE on dSprites (see the module docstring)."""
-    import torch
-
     from neural.image_training import ImageRunSpec, train_and_evaluate
 
-    torch.set_num_threads(1)
     data = task.data[4:] if task.data.startswith("npz:") else "dsprites"
     spec = ImageRunSpec.for_preset(
         task.preset, task.objective, task.weights, seed=task.seed, steps=task.steps, data=data
@@ -105,7 +102,11 @@ def _scenario(data: str):
 def _exact(task: SweepTask, sc) -> dict[str, Any]:
     """The exact optimum's loss and terms (seed 0: the same for every run of the sweep)."""
     from lingauss.metrics import mig_score
-    from lingauss.objectives.optimum import optimize_objective
+
+    try:
+        from lingauss.objectives import optimize_objective
+    except ImportError:  # before the package re-exports it
+        from lingauss.objectives.optimum import optimize_objective
 
     try:
         sol = optimize_objective(
@@ -131,7 +132,22 @@ def _exact(task: SweepTask, sc) -> dict[str, Any]:
 
 
 def run_linear_bridge(task: SweepTask) -> dict[str, Any]:
-    """Train the linear VAE with the task's objective on its scenario; exact terms beside."""
+    """Train the linear VAE with the task's objective on its scenario; exact terms beside.
+
+    Runs with one torch thread (the previous setting is restored), so that its numbers do
+    not depend on the executor.
+    """
+    import torch
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _bridge(task)
+    finally:
+        torch.set_num_threads(prev)
+
+
+def _bridge(task: SweepTask) -> dict[str, Any]:
     import numpy as np
     import torch
 
@@ -149,7 +165,6 @@ def run_linear_bridge(task: SweepTask) -> dict[str, Any]:
     from neural.objective import mc_loss
     from neural.objectives import objective_loss
 
-    torch.set_num_threads(1)
     sc = _scenario(task.data)
     p = BRIDGE_PRESETS[task.preset]
     gen = torch.Generator().manual_seed(int(task.seed))
