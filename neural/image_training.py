@@ -52,14 +52,17 @@ from .objectives import objective_loss, tc_decomposition
 __all__ = ["ImageRunSpec", "PRESETS", "train_and_evaluate", "evaluate", "latent_traversal"]
 
 #: Budgets. "paper": Kim & Mnih (2018) train FactorVAE on dSprites for 3e5 iterations with
-#: batch 64, VAE Adam lr 1e-4 (β 0.9, 0.999), discriminator Adam lr 1e-4 (β 0.5, 0.9);
-#: Burgess et al. (2018) train β-VAE with Adam lr 5e-4, batch 64 (the seed slides give no
-#: budget). FactorVAE's lr is set in ImageRunSpec.for_preset. "cpu": 300 steps of batch 64 and
-#: a 2048-image held-out split. Measured on this 2-core machine (shared, see
-#: benchmarks/bench_images.py): ~100 images/s training per process with one thread, so a run
-#: is ~190 s of training plus ~15 s of evaluation; a 7-weight β-VAE sweep with 2 processes
-#: (4 rounds) takes ~14 minutes, 1 seed. Rec Error and KL at this budget are far from the
-#: published ones (training has barely begun); the trends with β are what the preset shows.
+#: batch 64, VAE Adam lr 1e-4 (betas 0.9, 0.999), discriminator Adam lr 1e-4 (betas 0.5, 0.9);
+#: Burgess et al. (2018) train beta-VAE with Adam lr 5e-4, batch 64 (the seed slides state no
+#: budget); FactorVAE's lr 1e-4 is set by ImageRunSpec.for_preset. "cpu": 300 steps of batch
+#: 64 at lr 1e-3 and a 2048-image held-out split, chosen from benchmarks/bench_images.py on
+#: this 2-core machine (load ~12 from other jobs): 156 images/s for a beta-VAE step with one
+#: thread (two threads: 24 images/s, so one thread per process), evaluation 11.5 s. A run is
+#: then 300 x 64 / 156 + 11.5 = ~135 s and a 7-weight beta-VAE sweep, 1 seed, 2 processes of
+#: one thread each (4 rounds), ~9 minutes when each process has a core; 3 seeds (11 rounds,
+#: ~25 min) do not fit. FactorVAE steps cost ~2x (two batches and the discriminator). The
+#: losses at this budget are far from the published ones (training has barely begun); the
+#: trends with the weight are what the preset shows.
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {
         "steps": 300,
