@@ -14,7 +14,7 @@ import sys
 __all__ = ["main", "build_parser"]
 
 #: Sub-command modules, in the order shown by ``--help``.
-COMMANDS = ("reproduce", "solve", "compare", "study", "hypothesis", "figures", "sweep")
+COMMANDS = ("reproduce", "solve", "compare", "study", "hypothesis", "figures", "sweep", "objective")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -263,7 +263,8 @@ def optimize_objective(
     if not isinstance(restarts, int | np.integer) or restarts < 1:
         raise ValueError(f"restarts: must be a positive integer, got {restarts!r}")
     pf = ProfiledObjective(name, w, Sy, int(m))
-    with single_blas_thread():
+    # inf/NaN from trial steps far along a drift are rejected by the line searches
+    with single_blas_thread(), np.errstate(all="ignore"):
         rng = np.random.default_rng(seed)
         starts = [pf.pack(np.zeros((m, pf.n)), np.eye(m))]
         starts += [_initial(pf, rng) for _ in range(restarts)]
