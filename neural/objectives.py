@@ -155,12 +155,14 @@ def log_density_matrix(z, mu, *, var=None, cov=None):
         return marginal.sum(-1), marginal
     diag = torch.diagonal(cov, dim1=-2, dim2=-1)[..., None, None, :]
     marginal = -0.5 * (_LOG_2PI + torch.log(diag) + d * d / diag)
+    # whiten once with the shared Cholesky factor: (z_i - μ_k)ᵀ cov⁻¹ (z_i - μ_k) = |ẑ_i - μ̂_k|²
     L = torch.linalg.cholesky(cov)
-    m = mu.shape[-1]
-    Lb = L[..., None, :, :] if L.ndim > 2 else L
-    sol = torch.linalg.solve_triangular(Lb, d.mT, upper=False).mT  # (..., Mz, M, m)
+    zw = torch.linalg.solve_triangular(L, z.mT, upper=False).mT
+    mw = torch.linalg.solve_triangular(L, mu.mT, upper=False).mT
+    dw = zw[..., :, None, :] - mw[..., None, :, :]
     logdet = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
-    joint = -0.5 * (m * _LOG_2PI + logdet[..., None, None] + (sol * sol).sum(-1))
+    m = mu.shape[-1]
+    joint = -0.5 * (m * _LOG_2PI + logdet[..., None, None] + (dw * dw).sum(-1))
     return joint, marginal
 
 
