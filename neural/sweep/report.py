@@ -99,6 +99,16 @@ def summarize(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _all_weights(config: SweepConfig, summary: pd.DataFrame) -> pd.DataFrame:
+    """Every weight of the sweep, those without a finished run with ``n = 0``."""
+    if summary.empty:
+        return summary
+    full = summary.set_index("weight").reindex(sorted(set(config.weights) | set(summary["weight"])))
+    full["n"] = full["n"].fillna(0).astype(int)
+    full["flags"] = full["flags"].fillna("")
+    return full.rename_axis("weight").reset_index()
+
+
 def report_columns(config: SweepConfig, summary: pd.DataFrame) -> list[str]:
     """The metric columns the report shows: the seed's layout first, then what the runs have."""
     if config.objective == "factor-vae":
@@ -173,7 +183,7 @@ def _table(config: SweepConfig, summary: pd.DataFrame, columns: list[str]) -> pd
 
 def format_report(config: SweepConfig, rows: Sequence[dict[str, Any]]) -> str:
     """The report as text (see the module docstring)."""
-    summary = summarize(rows)
+    summary = _all_weights(config, summarize(rows))
     lines = _header(config, rows)
     if summary.empty:
         return "\n".join([*lines, "no finished runs yet"])
@@ -209,7 +219,7 @@ def format_report(config: SweepConfig, rows: Sequence[dict[str, Any]]) -> str:
 
 def report_dict(config: SweepConfig, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The report as JSON-ready data: config, header lines, per-weight summary, seed table."""
-    summary = summarize(rows)
+    summary = _all_weights(config, summarize(rows))
     pub = published_table(config.objective)
     if data_kind(config.data) == "scenario":
         pub = None

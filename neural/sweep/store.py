@@ -144,6 +144,9 @@ def _create(path: Path, config: SweepConfig) -> None:
             con.close()
         if path.exists():  # another process created it meanwhile: theirs wins
             return
+        mask = os.umask(0o022)  # mkstemp made it 0600: give it the mode a new file gets
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
