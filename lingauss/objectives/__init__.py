@@ -17,9 +17,21 @@ from .optimum import *  # noqa: F401,F403
 from .optimum import __all__ as _optimum_all
 from .profile import *  # noqa: F401,F403
 from .profile import __all__ as _profile_all
+from .recovery import *  # noqa: F401,F403
+from .recovery import __all__ as _recovery_all
+from .regimes import *  # noqa: F401,F403
+from .regimes import __all__ as _regimes_all
 from .spec import *  # noqa: F401,F403
 from .spec import __all__ as _spec_all
 from .terms import *  # noqa: F401,F403
 from .terms import __all__ as _terms_all
 
-__all__ = [*_spec_all, *_terms_all, *_profile_all, *_optimum_all, *_certificate_all]
+__all__ = [
+    *_spec_all,
+    *_terms_all,
+    *_profile_all,
+    *_optimum_all,
+    *_certificate_all,
+    *_regimes_all,
+    *_recovery_all,
+]

@@ -58,7 +58,7 @@ class Certificate:
     min_random_margin : min of ``F(θ ± t d) − F(θ) + t‖∇F‖ + ε`` (≥ 0 to pass).
     min_second_difference : min of ``F(θ+td) + F(θ−td) − 2F(θ)`` (≥ −ε to pass).
     min_rotation_change : min over pairs and angles of ``F(rotated) − F``.
-    passed : all three checks pass.
+    passed : all three checks pass and ``gradient_norm ≤ gtol``.
     """
 
     gradient_norm: float
@@ -140,6 +140,7 @@ def certify(
     n_directions: int = 24,
     steps=(1e-3, 1e-2, 1e-1),
     n_angles: int = 24,
+    gtol: float = 1e-6,
 ) -> Certificate:
     """Certify ``(B, Σ_W)`` with its optimal decoder as a local minimum (module docstring).
 
@@ -151,6 +152,7 @@ def certify(
     seed : seeds the random directions.
     n_directions, steps : random unit directions in the full parameter space and step sizes.
     n_angles : angles per latent pair, on ``(−π/2, π/2]`` (the origin excluded).
+    gtol : the gradient norm a certified optimum may have.
 
     Returns
     -------
@@ -193,7 +195,7 @@ def certify(
     min_rot = float(min(rot)) if rot else 0.0
     min_margin = float(min(margins))
     min_second = float(min(second))
-    passed = min_margin >= 0.0 and min_second >= -eps and min_rot >= -eps
+    passed = g <= gtol and min_margin >= 0.0 and min_second >= -eps and min_rot >= -eps
     return Certificate(
         gradient_norm=g,
         tolerance=eps,
