@@ -77,3 +77,15 @@ def test_success_table_shape():
     assert set(t["metric"]) == {"I_m", "SAP"}
     assert t["success_share"].between(0, 1).all()
     assert (t["n_optimal"] >= 1).all()
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["spec", "terms", "profile", "optimum", "certificate", "regimes", "recovery", "strategies"],
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"lingauss.objectives.{module}"))
+    assert result.failed == 0

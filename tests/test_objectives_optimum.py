@@ -224,3 +224,32 @@ def test_certificate_rejects_a_non_optimum():
     cert = certify("factor-vae", {"gamma": 3.0}, Sy, B, Sw)
     assert not cert.passed
     assert cert.gradient_norm > 1e-3 and cert.min_rotation_change < -1e-3
+
+
+def test_optima_have_identity_aggregate_covariance_and_reduce_to_beta_vae():
+    """min beta-tcvae(α, β, γ>0) = min beta-vae(α); factor-vae, dip-vae-ii = beta-vae(1);
+    C = I at every optimum, so the rotation landscape of an optimum is flat."""
+    sc = lg.scenario("3-4-3", 2)
+    Sy, m = sc.Sigma_Y, sc.m
+    kw = {"restarts": 3, "certify": False}
+    ref = {b: optimize_objective("beta-vae", {"beta": b}, Sy, m, **kw).loss for b in (1.0, 1.02)}
+    cases = [
+        ("beta-tcvae", {"alpha": 1.02, "beta": 6.0, "gamma": 0.5}, 1.02),
+        ("factor-vae", {"gamma": 10.0}, 1.0),
+        ("dip-vae-ii", {"lambda_od": 10.0, "lambda_d": 10.0}, 1.0),
+    ]
+    for name, w, beta in cases:
+        sol = optimize_objective(name, w, Sy, m, **kw)
+        # both optima converged to gradient ≤ 1e-6: losses agree to ~1e-12
+        assert sol.loss == pytest.approx(ref[beta], rel=1e-10, abs=1e-10), name
+        C = sol.B @ Sy @ sol.B.T + sol.Sigma_W
+        # stationarity of the scale: C_jj − 1 is a gradient component (≤ 1e-6 here)
+        assert np.max(np.abs(C - np.eye(m))) <= 1e-5, name
+        df = rotation_landscape(name, w, Sy, sol.B, sol.Sigma_W, angles=np.linspace(-1.5, 1.5, 7))
+        assert np.ptp(df["loss"]) <= 1e-9, name
+    # γ = 0: C only diagonal; the landscape of that optimum has its minimum at angle 0
+    w0 = {"alpha": 1.02, "beta": 6.0, "gamma": 0.0}
+    sol = optimize_objective("beta-tcvae", w0, Sy, m, **kw)
+    assert sol.loss == pytest.approx(ref[1.02], rel=1e-10, abs=1e-10)
+    df = rotation_landscape("beta-tcvae", w0, Sy, sol.B, sol.Sigma_W, angles=np.linspace(-1, 1, 21))
+    assert df["angle"].iloc[int(np.argmin(df["loss"]))] == pytest.approx(0.0, abs=1e-12)

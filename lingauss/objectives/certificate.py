@@ -222,9 +222,11 @@ def rotation_landscape(
     """The loss and every term along the latent rotation of one encoder in the plane ``pair``.
 
     ``X → Q(t) X`` with ``Q(t)`` the Givens rotation by angle ``t`` (decoder rotated with it, so
-    it stays optimal). Flat for beta-vae and gamma-lambda (``KL``, ``NLL`` and ``MI`` are
-    rotation invariant); the TC, dimKL and DIP terms change, and the TC objectives have their
-    minima where the rotated ``C`` is diagonal.
+    it stays optimal). Flat for beta-vae and gamma-lambda at any encoder (``KL``, ``NLL`` and
+    ``MI`` are rotation invariant); for the others the TC, dimKL and DIP terms change with the
+    angle, with the TC objectives' minima where the rotated ``C`` is diagonal. At an *optimum*
+    ``C = I`` (:mod:`lingauss.objectives.spec`), so the landscape of every optimum is flat
+    except beta-tcvae at ``γ = 0`` (``C`` diagonal, not ``I``) and dip-vae-i.
 
     Returns
     -------

@@ -90,7 +90,7 @@ def objective_success_table(
 
     Examples
     --------
-    >>> t = objective_success_table({"beta-vae": [{"beta": 1.2}]}, ["3-4-3"], [3], restarts=1)
+    >>> t = objective_success_table({"beta-vae": [{"beta": 4.0}]}, ["3-4-3"], [3], restarts=1)
     >>> t[["objective", "metric", "regime"]].values.tolist()
     [['beta-vae', 'I_m', 'collapsed'], ['beta-vae', 'SAP', 'collapsed']]
     """

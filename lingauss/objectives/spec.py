@@ -27,6 +27,16 @@ Regimes (derivation; the tests check each claim numerically, :mod:`.regimes`):
   NLL = ½ log ε + O(1) (the diagonal Σ_Z lets ``P_kk → 0``), MI = −½ log ε + O(1), TC = 0,
   dimKL = 0, KL = MI, DIP-I/II penalties O(1). Along it beta-vae (β < 1) and beta-tcvae
   (α < 1) fall like ``(1 − β)/2 · log ε`` resp. ``(1 − α)/2 · log ε`` → −∞: **unbounded**.
+* Every optimum has ``C = I`` (at ``γ = 0`` in beta-tcvae: ``C`` diagonal). NLL (with the
+  decoder following) and MI are invariant under invertible latent maps ``X → MX`` (``B → MB``,
+  ``Σ_W → MΣ_WMᵀ``, ``A → AM⁻¹``); ``KL = MI + TC + dimKL`` and ``TC + dimKL = KL(N(0, C) ‖
+  N(0, I)) ≥ 0`` vanishes iff ``C = I``, which the whitening ``M = C^{-1/2}`` reaches. So
+  ``min beta-tcvae(α, β, γ > 0) = min beta-vae(β = α)`` at the same (whitened) encoders,
+  whatever β and γ; factor-vae (any γ) and dip-vae-ii (any λ) reduce to beta-vae(β = 1) (their
+  penalties vanish at ``C = I``); and since ``Q I Qᵀ = I``, every latent rotation of an optimum
+  is optimal: **no TC, dimKL or DIP-II weight selects a rotation** in this model.
+  dip-vae-i penalises ``S = C − Σ_W``; ``S = I`` at ``C = I`` needs ``Σ_W → 0``: its infimum
+  (the beta-vae(1) minimum) is approached but not attained (regime ``boundary``).
 * gamma-lambda = KL + γ·NLL + λ·MSE: the same path gives ``(γ − 1)/2 · log ε`` (unbounded for
   γ > 1, reference §3). For λ < 0 it is unbounded for every γ: with ``A`` away from its optimum
   the residual covariance grows like ``a²``, NLL (with Σ_Z following) only like ``log a``,
