@@ -28,26 +28,58 @@ def register(subparsers) -> None:
     )
     p.add_argument("--config", choices=list(CONFIGS), required=True)
     p.add_argument("--scenario", type=int, choices=[1, 2, 3], required=True)
-    p.add_argument("--gamma", type=float, required=True)
-    p.add_argument("--lam", type=float, required=True)
+    p.add_argument("--gamma", type=float, default=None, help="required unless --objective NAME")
+    p.add_argument("--lam", type=float, default=None, help="required unless --objective NAME")
     p.add_argument("--seed", type=int, default=0, help="seed of BA's start and of training")
     p.add_argument("--preset", choices=["analytic", "rounded"], default="analytic")
     p.add_argument("--model", choices=["linear", "mlp"], default="linear")
     p.add_argument(
         "--objective",
-        choices=["mc", "closed_form"],
         default="mc",
-        help="Monte Carlo loss (default) or the exact loss (linear model only)",
+        help="mc: the gamma-lambda Monte Carlo loss (default); closed_form: its exact loss "
+        "(linear model only); or a seed objective (beta-vae, beta-tcvae, factor-vae, "
+        "dip-vae-i, dip-vae-ii, gamma-lambda): its exact optimum beside the linear VAE trained "
+        "with it (weights from --weight)",
+    )
+    p.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        type=_weight,
+        metavar="K=V",
+        help="a weight of --objective NAME (repeatable), e.g. --weight beta=6",
+    )
+    p.add_argument(
+        "--estimator", choices=["mss", "mws"], default="mss", help="beta-tcvae's estimator"
     )
     p.add_argument("--steps", type=int, default=None, help="maximum training steps")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--ksg", action="store_true", help="also score the learned encoder with KSG")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, _parser=p)
+
+
+def _weight(text: str) -> tuple[str, float]:
+    key, sep, val = text.partition("=")
+    try:
+        if not sep or not key.strip():
+            raise ValueError
+        return key.strip(), float(val)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K=V with a number V, got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.objective not in ("mc", "closed_form"):
+        from .objective_compare import run_objective  # the seed objectives (issue 12)
+
+        return run_objective(args)
+    missing = [f"--{k}" for k in ("gamma", "lam") if getattr(args, k) is None]
+    if missing:
+        args._parser.error(f"the following arguments are required: {', '.join(missing)}")
+    if args.weight:
+        raise ValueError("weight: --weight needs --objective NAME (a seed objective)")
     from neural.compare import compare  # torch is imported here, for this command only
     from neural.config import TrainingConfig
 
