@@ -168,6 +168,11 @@ def test_refuses_wrong_schema_untouched(tmp_path):
     assert bad.stat().st_size == 150
 
 
+def test_refuses_a_directory(tmp_path):
+    with pytest.raises(ValueError, match="is not a file"):
+        SweepStore(tmp_path, _config())
+
+
 def test_new_store_is_complete_or_absent(tmp_path):
     """The store is created in a temp file and renamed: no stray temp files remain."""
     SweepStore(tmp_path / "s.sqlite", _config()).close()

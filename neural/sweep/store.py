@@ -100,6 +100,8 @@ def _schema_sql() -> list[str]:
 
 def _check_file(path: Path) -> dict[str, str]:
     """The ``sweep`` table of an existing store, read-only; ValueError if it is not a store."""
+    if not path.is_file():
+        raise ValueError(f"store: {str(path)!r} is not a file")
     with open(path, "rb") as fh:
         head = fh.read(len(_SQLITE_MAGIC))
     if head != _SQLITE_MAGIC:
