@@ -21,7 +21,14 @@ Regimes (named as the γλ solver names them, :data:`OBJECTIVE_REGIMES`), decide
   weight 1 the plain ELBO is exactly flat along a whole family: encoding a data coordinate
   ``Y_k`` with noise ``σ²`` (``C_kk = 1``) changes NLL by ``½ log σ²`` and KL by ``−½ log σ²``;
 * ``interior``: an informative optimum, unique up to the symmetries (rotations for the
-  rotation-invariant objectives), gradient norm ≤ ``gtol``.
+  rotation-invariant objectives), gradient norm ≤ ``gtol``;
+* ``unconverged``: the gradient norm stayed above ``gtol`` and a continuation of the optimiser
+  showed no drift (an optimiser failure, reported rather than hidden).
+
+``boundary`` is also decided by that continuation: from an unconverged best point a further
+L-BFGS + Newton run that lowers the loss *and* halves ``min eig Σ_W`` is drifting toward
+``Σ_W → 0`` (gamma-lambda at ``γ = 1, λ > 0``, where the γλ solver reports ``divergent``: the
+loss is bounded below by ``h(Y)``, its infimum is not attained).
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ __all__ = [
 ]
 
 #: Regime names of an objective's optimum.
-OBJECTIVE_REGIMES = ("collapsed", "interior", "degenerate", "boundary", "unbounded")
+OBJECTIVE_REGIMES = ("collapsed", "interior", "degenerate", "boundary", "unconverged", "unbounded")
 
 #: ``min eig Σ_W`` below this counts as the boundary regime (an interior optimum of these
 #: problems has ``min eig Σ_W ≥ 1e-2``; DIP-VAE-I's drifting runs stop near 1e-6).
@@ -122,19 +129,47 @@ class ObjectiveSolution:
         return out
 
 
-def objective_regime(tied_mi, min_eig_sigma_w: float, collapse_tol: float = 1e-8) -> str:
+def objective_regime(
+    tied_mi,
+    min_eig_sigma_w: float,
+    collapse_tol: float = 1e-8,
+    *,
+    converged: bool = True,
+    drifting: bool = False,
+) -> str:
     """The regime of a bounded objective's optimum (module docstring).
 
-    ``tied_mi``: I(X;Y) of every restart that reached the minimum, the best first.
+    ``tied_mi``: I(X;Y) of every restart that reached the minimum, the best first;
+    ``converged``: the gradient norm reached ``gtol``; ``drifting``: a continuation of the
+    optimiser from an unconverged point lowered both the loss and ``min eig Σ_W``.
     """
     tied_mi = np.atleast_1d(np.asarray(tied_mi, dtype=float))
     if tied_mi[0] <= collapse_tol:
         return "collapsed"
-    if min_eig_sigma_w < BOUNDARY_TOL:
+    if min_eig_sigma_w < BOUNDARY_TOL or drifting:
         return "boundary"
+    if not converged:
+        return "unconverged"
     if np.ptp(tied_mi) > MI_SPREAD_TOL:
         return "degenerate"
     return "interior"
+
+
+def _grad_norms(pf: ProfiledObjective, theta) -> float:
+    """The larger of the two gradient norms (optimiser and original coordinates)."""
+    return max(float(np.linalg.norm(pf.grad(theta))), pf.grad_norm_original(theta))
+
+
+def _continue(pf: ProfiledObjective, theta, gtol: float, maxiter: int):
+    """Continue an unconverged run; report whether it drifts toward ``Σ_W → 0``."""
+    eig0 = np.linalg.eigvalsh(pf.unpack(theta)[1])[0]
+    f0 = pf.fast_value(theta)
+    x = _polish(pf, _local(pf, theta, gtol, maxiter), gtol)
+    f1 = pf.fast_value(x)
+    eig1 = np.linalg.eigvalsh(pf.unpack(x)[1])[0]
+    if f1 > f0:
+        return theta, False
+    return x, bool(f1 < f0 - 1e-13 * (1 + abs(f0)) and eig1 < 0.5 * eig0)
 
 
 def _initial(pf: ProfiledObjective, rng: np.random.Generator) -> np.ndarray:
@@ -278,7 +313,13 @@ def optimize_objective(
         order = np.argsort(values, kind="stable")
         f0 = values[order[0]]
         tied_idx = [i for i in order if values[i] <= f0 + TIE_RTOL * (1.0 + abs(f0))]
-        return _solution(pf, ends, values, tied_idx, certify, collapse_tol, seed)
+        best_i = tied_idx[0]
+        drifting = False
+        small_w = np.linalg.eigvalsh(pf.unpack(ends[best_i])[1])[0] < BOUNDARY_TOL
+        if _grad_norms(pf, ends[best_i]) > gtol and not small_w:
+            ends[best_i], drifting = _continue(pf, ends[best_i], gtol, 4 * maxiter)
+            values[best_i] = pf.value(ends[best_i])
+        return _solution(pf, ends, values, tied_idx, certify, collapse_tol, seed, gtol, drifting)
 
 
 def single_blas_thread():
@@ -300,15 +341,23 @@ def single_blas_thread():
 _CONTROLLER = None
 
 
-def _solution(pf, ends, values, tied_idx, certify, collapse_tol, seed):
+def _solution(pf, ends, values, tied_idx, certify, collapse_tol, seed, gtol, drifting):
     theta = ends[tied_idx[0]]
+    g_std = float(np.linalg.norm(pf.grad(theta)))
+    g_orig = pf.grad_norm_original(theta)
     loss, terms = pf.value_terms(theta)
     A, B, Sz, Sw = pf.model(theta)
     tied = tuple(pf.unpack(ends[i])[:2] for i in tied_idx)
     tied_mi = np.array(
         [float(terms.mi)] + [float(pf.value_terms(ends[i])[1].mi) for i in tied_idx[1:]]
     )
-    regime = objective_regime(tied_mi, float(np.linalg.eigvalsh(Sw)[0]), collapse_tol)
+    regime = objective_regime(
+        tied_mi,
+        float(np.linalg.eigvalsh(Sw)[0]),
+        collapse_tol,
+        converged=max(g_std, g_orig) <= gtol,
+        drifting=drifting,
+    )
     cert = None
     if certify:
         from .certificate import certify as _certify_solution  # certificate imports this module
@@ -323,8 +372,8 @@ def _solution(pf, ends, values, tied_idx, certify, collapse_tol, seed):
         Sigma_W=Sw,
         loss=float(loss),
         terms=terms,
-        gradient_norm=pf.grad_norm_original(theta),
-        gradient_norm_standardized=float(np.linalg.norm(pf.grad(theta))),
+        gradient_norm=g_orig,
+        gradient_norm_standardized=g_std,
         regime=regime,
         restart_losses=np.sort(values),
         tied=tied,

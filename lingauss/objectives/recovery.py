@@ -34,13 +34,14 @@ __all__ = [
 ]
 
 #: A small default grid (about a minute or two for the four configurations on one core).
-#: β-VAE's β just above 1 (β = 1/γ: the published γ grid 0.98–1.02 is β ≈ 0.98–1.02; β < 1 is
-#: unbounded); β-TCVAE at the seeds' α = γ = 1 and with α slightly above 1; FactorVAE's γ;
+#: β-VAE at β = 1 and just above (β = 1/γ: the published γ grid 0.98–1.02 is β ≈ 0.98–1.02;
+#: β < 1 is unbounded); β-TCVAE with α slightly above 1 (at α = 1 it is FactorVAE-like:
+#: degenerate); FactorVAE's γ;
 #: DIP-VAE-I with λ_d = 10 λ_od and DIP-VAE-II with λ_d = λ_od (the DIP-VAE paper's choices);
 #: γλ at interior published cells.
 DEFAULT_WEIGHT_GRID: dict[str, tuple[dict, ...]] = {
-    "beta-vae": ({"beta": 1.0}, {"beta": 1.02}, {"beta": 1.2}),
-    "beta-tcvae": ({"beta": 6.0}, {"alpha": 1.02, "beta": 6.0}),
+    "beta-vae": ({"beta": 1.0}, {"beta": 1.02}),
+    "beta-tcvae": ({"alpha": 1.02, "beta": 6.0},),
     "factor-vae": ({"gamma": 10.0},),
     "dip-vae-i": ({"lambda_od": 1.0, "lambda_d": 10.0},),
     "dip-vae-ii": ({"lambda_od": 10.0, "lambda_d": 10.0},),
