@@ -270,3 +270,14 @@ def test_npz_wrong_file_is_refused(tmp_path):
         load_dsprites_npz(h, require_full=False)
     with pytest.raises(ValueError, match="not a file"):
         load_dsprites_npz(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize(
+    "module", ["neural.datasets.dsprites", "neural.datasets.sampler", "neural.conv"]
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

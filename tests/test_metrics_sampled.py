@@ -192,3 +192,12 @@ def test_factor_vae_score_collapsed_and_bad_input():
         factor_vae_score(V, V, batch_size=1)
     with pytest.raises(ValueError, match="constant"):
         factor_vae_score(V, np.ones((500, 2)))
+
+
+@pytest.mark.parametrize("module", ["lingauss.metrics.sampled", "lingauss.metrics.sampled_fitted"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
