@@ -79,7 +79,12 @@ def dci_sampled(
     >>> r.grouping, bool(r.disentanglement > 0.9), r.informativeness
     (((0,), (1,)), True, 1.0)
     """
-    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+    try:
+        from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+    except ImportError as exc:  # pragma: no cover - scikit-learn is in the neural extra
+        raise ImportError(
+            f"dci_sampled needs scikit-learn ({exc}); install lingauss[neural]"
+        ) from None
 
     Z, V = check_paired_samples(latents, factors)
     labels, _, mask = factor_labels(V, discrete)
