@@ -91,6 +91,9 @@ def summarize(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         )
         for w in out.index
     ]
+    if "exact_regime" in df and df["exact_regime"].notna().any():
+        regimes = df.dropna(subset=["exact_regime"]).groupby("weight")["exact_regime"]
+        out["exact_regime"] = regimes.agg(lambda r: "/".join(sorted(set(r)))).reindex(out.index)
     g = df.groupby("weight")[metrics]
     mean, sd = g.mean(), g.std(ddof=1)
     for c in metrics:
@@ -106,6 +109,8 @@ def _all_weights(config: SweepConfig, summary: pd.DataFrame) -> pd.DataFrame:
     full = summary.set_index("weight").reindex(sorted(set(config.weights) | set(summary["weight"])))
     full["n"] = full["n"].fillna(0).astype(int)
     full["flags"] = full["flags"].fillna("")
+    if "exact_regime" in full:
+        full["exact_regime"] = full["exact_regime"].fillna("—")
     return full.rename_axis("weight").reset_index()
 
 
@@ -168,6 +173,8 @@ def _table(config: SweepConfig, summary: pd.DataFrame, columns: list[str]) -> pd
     out["n"] = summary["n"].to_numpy()
     if (summary["flags"] != "").any():
         out["flags"] = summary["flags"].to_numpy()
+    if "exact_regime" in summary:
+        out["exact regime"] = summary["exact_regime"].fillna("—").to_numpy()
     for c in columns:
         label = _LABELS.get(c, c)
         if pub is not None and c in pub:

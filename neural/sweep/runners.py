@@ -244,6 +244,9 @@ def _bridge(task: SweepTask) -> dict[str, Any]:
         )
         if float(terms.mi) <= _COLLAPSE_MI:
             status = "collapsed"
+            # MIG normalises by I(X; v_k); of a code carrying <= 1e-3 nats it is a ratio of
+            # noise, not a disentanglement score: not reported
+            row["mig"] = _NAN
         if disc is not None:
             with torch.no_grad():
                 _, _, zr = batch()
