@@ -174,7 +174,9 @@ def test_refuses_a_directory(tmp_path):
 
 
 def test_new_store_is_complete_or_absent(tmp_path):
-    """The store is created in a temp file and renamed: no stray temp files remain."""
+    """The store is created in a temp file and renamed: no stray temp files remain; once
+    closed it is one self-contained file (no -wal / -shm beside it)."""
     SweepStore(tmp_path / "s.sqlite", _config()).close()
-    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm")))
-    assert names == ["s.sqlite"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
+    SweepStore.open_readonly(tmp_path / "s.sqlite")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]

@@ -1,6 +1,6 @@
 """The SQLite store of a sweep: one row per finished run, and the sweep's identity.
 
-Layout (stdlib :mod:`sqlite3`, WAL journal):
+Layout (stdlib :mod:`sqlite3`; WAL journal while a sweep writes, a plain file once closed):
 
 * table ``sweep`` (``key``, ``value``): ``schema_version``, ``config`` (the canonical JSON of
   :class:`~neural.sweep.config.SweepConfig`), ``config_hash`` (its SHA-256), ``created``;
@@ -221,6 +221,12 @@ class SweepStore:
         return self.path.with_name(self.path.name + ".checkpoints")
 
     def close(self) -> None:
+        """Close; back to a rollback journal, so the closed store is one self-contained file
+        (readers then need no ``-wal``/``-shm`` files; another open writer keeps WAL on)."""
+        try:
+            self._con.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.OperationalError:  # another connection holds the database
+            pass
         self._con.close()
 
     def __enter__(self):
