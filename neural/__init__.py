@@ -62,3 +62,38 @@ __all__ += [
     "train_and_evaluate",
     "latent_traversal",
 ]
+
+# seed objectives (issue 12): minibatch losses, FactorVAE's discriminator, estimators vs truth
+from .discriminator import (  # noqa: E402
+    Discriminator,
+    OptimalDiscriminator,
+    discriminator_loss,
+    discriminator_probability,
+    discriminator_tc,
+    optimal_discriminator_expectations,
+    permute_dims,
+)
+from .objective_compare import ObjectiveComparison, compare_objective  # noqa: E402
+from .objective_estimators import EstimatorTable, estimator_table, mws_offset  # noqa: E402
+from .objective_training import ObjectiveTrainResult, train_objective  # noqa: E402
+from .objectives import objective_loss as minibatch_objective_loss  # noqa: E402
+from .objectives import tc_decomposition  # noqa: E402
+
+__all__ += [
+    "Discriminator",
+    "OptimalDiscriminator",
+    "discriminator_loss",
+    "discriminator_probability",
+    "discriminator_tc",
+    "optimal_discriminator_expectations",
+    "permute_dims",
+    "ObjectiveComparison",
+    "compare_objective",
+    "EstimatorTable",
+    "estimator_table",
+    "mws_offset",
+    "ObjectiveTrainResult",
+    "train_objective",
+    "minibatch_objective_loss",
+    "tc_decomposition",
+]
