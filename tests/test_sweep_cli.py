@@ -168,3 +168,22 @@ def test_store_rows_are_never_partial(tmp_path):
     con = sqlite3.connect(path)
     assert con.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
     con.close()
+
+
+def test_report_figures_and_json(tmp_path):
+    """Figures are written atomically (nothing else in the folder); JSON has no NaN."""
+    from neural.sweep import report_dict, write_figures
+
+    config = SweepConfig(
+        data="dsprites", objective="factor-vae", weights=(1, 2), seeds=(0, 1), steps=300
+    )
+    rows = _fake_rows(config, [30.0, 31.0, 40.0, 41.0], [24.0, 25.0, 20.0, 21.0])
+    written = write_figures(config, rows, tmp_path / "s.sqlite", tmp_path / "figs")
+    assert sorted(p.name for p in written) == ["mig.png", "tradeoff.png"]
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["mig.png", "tradeoff.png"]
+    doc = json.loads(json.dumps(report_dict(config, rows), allow_nan=False))
+    assert doc["published"][0]["d_real"] == 0.96 and doc["published_mig"] == 0.22
+    by_w = {r["weight"]: r for r in doc["summary"]}
+    assert by_w[2.0]["rec_error_mean"] == 40.5 and by_w[2.0]["d_real_mean"] is None
+    text = format_report(config, rows)
+    assert "Table 02 layout" in text and "MIG: seed up to 0.22" in text
