@@ -20,7 +20,10 @@ For a minibatch ``x_1..x_M`` drawn from a data set of ``N`` points, one reparame
     MSS  w_ii = 1/N,  w_i,i+1 = (N - M + 1) / (N (M - 1)),      (minibatch stratified sampling;
          w_ik = 1/(M - 1) otherwise                              index i+1 taken mod M)
 
-and, with ``log p(z) = Σ_j log N(z_ij; 0, 1)``, batch means of::
+(The weights are indexed directly: the reference implementation's ``log_importance_weight_matrix``
+strides the flattened matrix by the batch size, which fills columns instead of the diagonal —
+reported in rtqichen/beta-tcvae pull request #1.) With ``log p(z) = Σ_j log N(z_ij; 0, 1)``,
+batch means of::
 
     mi    = log q(z_i|x_i) - log q̂(z_i)          (index-code MI)
     tc    = log q̂(z_i) - log ∏_j q̂(z_ij)        (total correlation)
