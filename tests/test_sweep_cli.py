@@ -94,7 +94,7 @@ def test_linear_bridge_end_to_end(tmp_path, capsys):
         assert r["loss"] >= r["exact_loss"] - 1e-9
         assert math.isclose(r["loss"], r["rec_error"] + r["weight"] * r["kl"], rel_tol=1e-9)
         assert r["exact_regime"] in OBJECTIVE_REGIMES and r["exact_regime"] != "unbounded"
-        assert (tmp_path / r["checkpoint"] / "model.pt").is_file()
+        assert (tmp_path / r["checkpoint"] / "matrices.npz").is_file()
     assert _sweep(tmp_path, *args) == 0  # resumed: nothing left to run
     again = json.loads(capsys.readouterr().out)
     assert (again["ran"], again["skipped"]) == (0, 2)

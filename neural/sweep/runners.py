@@ -4,17 +4,20 @@
   :func:`neural.image_training.train_and_evaluate` at the preset's budget (``--steps``
   overrides the step count) and returns its evaluation row.
 * ``--data scenario:CONFIG:N`` (the linear bridge): :func:`run_linear_bridge` trains the
-  linear-Gaussian VAE (:class:`neural.models.LinearGaussianVAE`) on samples of the scenario
-  with the objective's minibatch loss (:func:`neural.objectives.objective_loss`, the code the
-  conv VAE uses; FactorVAE with a small discriminator trained in alternation), then scores the
-  learned ``(A, B, Σ_Z, Σ_W)`` with the *exact* terms (:func:`lingauss.objectives.objective_terms`)
-  and the exact MIG, beside the exact optimum of the same objective
-  (:func:`lingauss.objectives.optimize_objective`, columns ``exact_*``).
+  linear-Gaussian VAE on samples of the scenario's ``N(0, Σ_Y)`` with the objective's
+  minibatch loss (:func:`neural.objective_training.train_objective`, which uses
+  :func:`neural.objectives.objective_loss`, the code the conv VAE uses; FactorVAE with a small
+  discriminator trained in alternation), then scores the learned ``(A, B, Σ_Z, Σ_W)`` with
+  the *exact* terms (:func:`lingauss.objectives.objective_terms`), the exact MIG and, for
+  FactorVAE, E D*(z_real), E D*(z_perm) of the Bayes-optimal discriminator of the learned
+  aggregate posterior, beside the exact optimum of the same objective
+  (:func:`lingauss.objectives.optimize_objective`, columns ``exact_*``). The learned matrices
+  are kept as ``matrices.npz`` in the run's checkpoint folder.
 
 Both are deterministic for the task's seed on the CPU (one torch thread, seeded generators).
-A run's ``status`` names what is degenerate: ``diverged`` (non-finite loss; metrics NaN),
-``collapsed`` (no active latent: every latent's KL ≤ 0.01 nats on dSprites, I(X;Y) ≈ 0 for
-the bridge: I(X;Y) ≤ 1e-3 nats), else ``ok``.
+A run's ``status`` names what is degenerate: ``diverged`` (non-finite loss or parameters;
+metrics NaN), ``collapsed`` (no active latent: every latent's KL ≤ 0.01 nats on dSprites;
+I(X;Y) ≤ 1e-3 nats on the bridge), else ``ok``.
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ __all__ = [
     "BRIDGE_PRESETS",
 ]
 
-#: The linear bridge's budgets: Adam steps on minibatches of ``batch`` from a training set of
-#: ``train_size`` samples of the scenario (fixed per seed).
+#: The linear bridge's budgets (the bridge's own; the seed gives none): Adam steps on
+#: minibatches of ``batch`` from a training set of ``train_size`` samples of ``N(0, Σ_Y)``
+#: (fixed per seed), :func:`neural.objective_training.train_objective`.
 BRIDGE_PRESETS: dict[str, dict[str, Any]] = {
-    "cpu": {"steps": 1500, "batch": 256, "train_size": 8192, "lr": 1e-2},
-    "paper": {"steps": 20000, "batch": 1024, "train_size": 100_000, "lr": 3e-3},
+    "cpu": {"steps": 2000, "batch": 256, "train_size": 100_000},
+    "paper": {"steps": 20000, "batch": 1024, "train_size": 100_000},
 }
 _NAN = float("nan")
 #: A learned linear encoder with I(X;Y) at or below this many nats is named ``collapsed``
@@ -149,116 +153,83 @@ def run_linear_bridge(task: SweepTask) -> dict[str, Any]:
 
 def _bridge(task: SweepTask) -> dict[str, Any]:
     import numpy as np
-    import torch
 
     from lingauss.metrics import mig_score
     from lingauss.objectives import objective_loss as exact_loss
     from lingauss.objectives import objective_terms
-    from neural.config import LinearVAEConfig, save_model
-    from neural.discriminator import (
-        Discriminator,
-        discriminator_loss,
-        discriminator_probability,
-        permute_dims,
-    )
-    from neural.models import LinearGaussianVAE
-    from neural.objective import mc_loss
-    from neural.objectives import objective_loss
+    from neural.discriminator import optimal_discriminator_expectations
+    from neural.objective_training import train_objective
 
     sc = _scenario(task.data)
     p = BRIDGE_PRESETS[task.preset]
-    gen = torch.Generator().manual_seed(int(task.seed))
-    rng = np.random.default_rng([int(task.seed), 1])
-    _, y_np = sc.sample(int(p["train_size"]), rng)
-    y_all = torch.as_tensor(y_np, dtype=torch.float64)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(task.seed))
-        model = LinearGaussianVAE(LinearVAEConfig(n=sc.n, m=sc.m, batch=1))
-        model.set_data_scale(sc.Sigma_Y).init_parameters([int(task.seed)])
-        disc = (
-            Discriminator(sc.m, hidden=64, layers=3).double()
-            if task.objective == "factor-vae"
-            else None
-        )
-    opt = torch.optim.Adam(model.parameters(), lr=float(p["lr"]))
-    d_opt = torch.optim.Adam(disc.parameters(), lr=1e-3, betas=(0.5, 0.9)) if disc else None
-    N, M, m = y_all.shape[0], int(p["batch"]), sc.m
-
-    def batch():
-        idx = torch.randint(0, N, (M,), generator=gen)
-        y = y_all[idx]
-        eps = torch.randn(1, 1, M, m, generator=gen, dtype=torch.float64)
-        nll = mc_loss(model, y, eps, 1.0, 0.0, per_sample=True).nll[0]  # (M,): -log p(y|z)
-        mu = model.encode_mean(y)[0]
-        z = mu + eps[0, 0] @ model.encoder_noise_factor()[0].mT
-        return nll, mu, z
-
+    fit = train_objective(
+        sc.Sigma_Y,
+        sc.m,
+        task.objective,
+        task.weights,
+        dataset_size=int(p["train_size"]),
+        batch_size=int(p["batch"]),
+        steps=task.steps,
+        seed=int(task.seed),
+        threads=1,
+    )
+    mats = fit.matrices()
+    row: dict[str, Any] = {"steps": fit.steps, **_exact(task, sc)}
+    if not all(np.all(np.isfinite(v)) for v in mats.values()):
+        row["status"] = "diverged"
+        return row
+    A, B, Sz, Sw = mats["A"], mats["B"], mats["Sigma_Z"], mats["Sigma_W"]
+    terms = objective_terms(A, B, Sz, Sw, sc.Sigma_Y)
+    value, _ = exact_loss(task.objective, task.weights, A, B, Sz, Sw, sc.Sigma_Y)
     status = "ok"
-    for _ in range(task.steps):
-        nll, mu, z = batch()
-        loss, _ = objective_loss(
-            task.objective,
-            task.weights,
-            nll=nll,
-            mu=mu,
-            z=z,
-            cov=model.Sigma_W()[0],
-            dataset_size=N,
-            discriminator=disc,
-        )
-        if not torch.isfinite(loss):
-            status = "diverged"
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if disc is not None:
-            with torch.no_grad():
-                _, _, z2 = batch()
-            d_opt.zero_grad(set_to_none=True)
-            discriminator_loss(disc, z.detach(), permute_dims(z2, gen)).backward()
-            d_opt.step()
-    row: dict[str, Any] = {"steps": task.steps, **_exact(task, sc)}
-    mats = {k: v[0] for k, v in model.matrices().items()}
-    if status == "ok" and all(np.all(np.isfinite(v)) for v in mats.values()):
-        terms = objective_terms(mats["A"], mats["B"], mats["Sigma_Z"], mats["Sigma_W"], sc.Sigma_Y)
-        value, _ = exact_loss(
-            task.objective,
-            task.weights,
-            mats["A"],
-            mats["B"],
-            mats["Sigma_Z"],
-            mats["Sigma_W"],
-            sc.Sigma_Y,
-        )
-        row.update(
-            loss=float(value),
-            rec_error=float(terms.nll),
-            kl=float(terms.kl),
-            mi=float(terms.mi),
-            tc=float(terms.tc),
-            dimkl=float(terms.dimkl),
-            mig=float(mig_score(sc.joint_cov_xv(mats["B"], mats["Sigma_W"]), m).score)
-            if m >= 2
-            else _NAN,
-        )
-        if float(terms.mi) <= _COLLAPSE_MI:
-            status = "collapsed"
-            # MIG normalises by I(X; v_k); of a code carrying <= 1e-3 nats it is a ratio of
-            # noise, not a disentanglement score: not reported
-            row["mig"] = _NAN
-        if disc is not None:
-            with torch.no_grad():
-                _, _, zr = batch()
-                _, _, zo = batch()
-                row["d_real"] = float(discriminator_probability(disc, zr).mean())
-                row["d_perm"] = float(discriminator_probability(disc, permute_dims(zo, gen)).mean())
-        gap = row.get("exact_loss", _NAN)
-        if math.isfinite(gap):
-            row["loss_gap"] = float(value) - gap
-    else:
-        status = "diverged"
+    row.update(
+        loss=float(value),
+        rec_error=float(terms.nll),
+        kl=float(terms.kl),
+        mi=float(terms.mi),
+        tc=float(terms.tc),
+        dimkl=float(terms.dimkl),
+        mig=float(mig_score(sc.joint_cov_xv(B, Sw), sc.m).score) if sc.m >= 2 else _NAN,
+    )
+    if float(terms.mi) <= _COLLAPSE_MI:
+        status = "collapsed"
+        # MIG normalises by I(X; v_k); of a code carrying <= 1e-3 nats it is a ratio of
+        # noise, not a disentanglement score: not reported
+        row["mig"] = _NAN
+    if task.objective == "factor-vae" and status == "ok":
+        # the Bayes-optimal discriminator of the learned aggregate posterior N(0, C): the
+        # values a perfectly trained discriminator would report (the seed's D columns)
+        d = optimal_discriminator_expectations(B @ sc.Sigma_Y @ B.T + Sw, seed=int(task.seed))
+        row["d_real"], row["d_perm"] = float(d["d_real"]), float(d["d_perm"])
+    gap = row.get("exact_loss", _NAN)
+    if math.isfinite(gap):
+        row["loss_gap"] = float(value) - gap
     row["status"] = status
-    if task.checkpoint_dir is not None and status != "diverged":
-        save_model(model, task.checkpoint_dir, metadata={"task": task.to_dict()})
+    if task.checkpoint_dir is not None:
+        _save_matrices(task.checkpoint_dir, mats, task)
     return row
+
+
+def _save_matrices(folder: str, mats: dict, task: SweepTask) -> None:
+    """``matrices.npz`` (A, B, Sigma_Z, Sigma_W) and ``task.json``, each written atomically."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    d = Path(folder)
+    d.mkdir(parents=True, exist_ok=True)
+    for name, write in (
+        ("matrices.npz", lambda fh: np.savez(fh, **mats)),
+        ("task.json", lambda fh: fh.write(json.dumps(task.to_dict(), sort_keys=True).encode())),
+    ):
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=d)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.replace(tmp, d / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
