@@ -131,9 +131,15 @@ def report_columns(config: SweepConfig, summary: pd.DataFrame) -> list[str]:
 
 
 def preset_note(config: SweepConfig) -> str:
-    """``"preset cpu (reduced steps: N)"`` or ``"preset paper (N steps)"``."""
+    """``"preset cpu (reduced steps: N per run)"``, ``"preset paper (N steps per run)"``, or
+    ``"preset paper, reduced steps: N of M per run"`` when ``--steps`` cut the paper budget."""
     if config.preset == "cpu":
         return f"preset cpu (reduced steps: {config.steps} per run)"
+    from .runners import default_steps
+
+    full = default_steps(config.data, "paper")
+    if config.steps < full:
+        return f"preset paper, reduced steps: {config.steps} of {full} per run"
     return f"preset paper ({config.steps} steps per run)"
 
 
