@@ -57,18 +57,19 @@ __all__ = ["ImageRunSpec", "PRESETS", "train_and_evaluate", "evaluate", "latent_
 #: Budgets. "paper": Kim & Mnih (2018) train FactorVAE on dSprites for 3e5 iterations with
 #: batch 64, VAE Adam lr 1e-4 (betas 0.9, 0.999), discriminator Adam lr 1e-4 (betas 0.5, 0.9);
 #: Burgess et al. (2018) train beta-VAE with Adam lr 5e-4, batch 64 (the seed slides state no
-#: budget); FactorVAE's lr 1e-4 is set by ImageRunSpec.for_preset. "cpu": 300 steps of batch
+#: budget); FactorVAE's lr 1e-4 is set by ImageRunSpec.for_preset. "cpu": 800 steps of batch
 #: 64 at lr 1e-3 and a 2048-image held-out split, chosen from benchmarks/bench_images.py on
-#: this 2-core machine (load ~12 from other jobs): 156 images/s for a beta-VAE step with one
-#: thread (two threads: 24 images/s, so one thread per process), evaluation 11.5 s. A run is
-#: then 300 x 64 / 156 + 11.5 = ~135 s and a 7-weight beta-VAE sweep, 1 seed, 2 processes of
-#: one thread each (4 rounds), ~9 minutes when each process has a core; 3 seeds (11 rounds,
-#: ~25 min) do not fit. FactorVAE steps cost ~2x (two batches and the discriminator). The
-#: losses at this budget are far from the published ones (training has barely begun); the
-#: trends with the weight are what the preset shows.
+#: this 2-core machine with other jobs running (load ~4): 414 images/s for a beta-VAE step
+#: with one thread (two threads: 126 images/s, so one thread per process), evaluation 4.6 s.
+#: A run is then 800 x 64 / 414 + 5 = ~130 s, and a 7-weight beta-VAE sweep, 1 seed, on 2
+#: processes of one thread (4 rounds) ~9 minutes; 3 seeds (11 rounds, ~24 min) do not fit.
+#: Under heavier sharing (load ~12: 156 images/s) the same sweep takes ~3x longer. FactorVAE
+#: steps cost ~2.3x (two batches and the discriminator). The losses at this budget are far
+#: from the published ones (training has barely begun); the trends with the weight are what
+#: the preset shows.
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {
-        "steps": 300,
+        "steps": 800,
         "batch_size": 64,
         "lr": 1e-3,
         "n_heldout": 2048,
@@ -129,7 +130,7 @@ class ImageRunSpec:
     objective: str = "beta-vae"
     weights: Mapping[str, float] = field(default_factory=dict)
     seed: int = 0
-    steps: int = 300
+    steps: int = 800
     batch_size: int = 64
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
