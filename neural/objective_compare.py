@@ -45,6 +45,7 @@ __all__ = [
     "collapse_loss",
     "latent_alignment",
     "rotation_fixed",
+    "estimator_check",
     "ALIGN_INFO_TOL",
 ]
 
@@ -112,6 +113,35 @@ def rotation_fixed(name, weights, sol, Sigma_Y, *, rotations: int = 8, seed: int
     Sw = 0.5 * (Sw + np.swapaxes(Sw, -1, -2))
     loss, _ = objective_loss(name, weights, A, B, sol.Sigma_Z, Sw, np.asarray(Sigma_Y, float))
     return bool(np.max(np.asarray(loss) - sol.loss) > 1e-7 * (1.0 + abs(sol.loss)))
+
+
+def estimator_check(name, weights, res: ObjectiveTrainResult, exact_loss, improvement, m):
+    """Is the minibatch loss being exploited? The last logging window's minibatch loss
+    (tail of training) against the exact optimum.
+
+    The minibatch loss at the learned parameters estimates their exact loss, which is ≥ L*;
+    MWS adds the constant ``(α + β(m−1) − γ m) log N`` (its offsets of MI, TC and dimKL, see
+    :mod:`neural.objective_estimators`), which is removed first. A final minibatch loss below
+    ``L* − 4 se − 0.05 (L(collapse) − L*)`` (4 standard errors of the window mean, plus 5 % of
+    the achievable improvement for the estimators' honest O(1/M) bias) means the encoder found
+    parameters where the *estimator* is low while the true loss is not: ``estimator_exploited``.
+    """
+    last = res.history.iloc[-1]
+    mb_loss = float(last["loss"])
+    if name == "beta-tcvae" and res.estimator == "mws":
+        w = weights
+        mb_loss -= (w["alpha"] + w["beta"] * (m - 1) - w["gamma"] * m) * math.log(res.dataset_size)
+    se = float(last.get("loss_se", float("nan")))
+    allowance = 4 * (se if math.isfinite(se) else 0.0) + 0.05 * max(improvement, 0.0)
+    out = {
+        "minibatch_loss_final": mb_loss,
+        "minibatch_loss_se": _finite(se),
+        "estimator_exploited": bool(mb_loss < exact_loss - allowance),
+    }
+    for key in ("tc", "mi", "dimkl", "tc_discriminator"):
+        if key in res.history:
+            out[f"minibatch_{key}_final"] = float(last[key])
+    return out
 
 
 @dataclass(frozen=True)
@@ -208,7 +238,8 @@ def compare_objective(
         ``gamma``/``lam`` are the γλ weights, else ``None``) plus ``objective, weights,
         estimator, exact_loss, learned_loss, collapse_loss, gap_share, terms_learned,
         terms_exact, alignment_angles_deg, alignment_max_angle_deg, rotation_fixed,
-        subspace_max_angle_deg, gradient_norm``.
+        subspace_max_angle_deg, gradient_norm`` and :func:`estimator_check`'s
+        ``minibatch_loss_final``, ``estimator_exploited``, ``minibatch_tc_final`` (...).
     """
     from lingauss.objectives import check_objective, objective_loss, optimize_objective
 
@@ -235,6 +266,7 @@ def compare_objective(
             rl, _ = informative_row_space(res.B, res.Sigma_W, Sy, k=ra.shape[0])
             sub = float(np.degrees(np.max(subspace_angles(ra.T, rl.T))))
     fixed = rotation_fixed(name, w, sol, Sy, seed=seed)
+    mb = estimator_check(name, w, res, sol.loss, improvement, sc.m)
     te = {kk: float(v) for kk, v in sol.terms.as_dict().items()}
     tl = {kk: float(v) for kk, v in t_learned.as_dict().items()}
     summary = {
@@ -272,6 +304,7 @@ def compare_objective(
         "alignment_permutation": [int(p) for p in perm],
         "alignment_max_angle_deg": _finite(float(np.nanmax(angles))) if k else None,
         "rotation_fixed": fixed,
+        **mb,
         "subspace_max_angle_deg": _finite(sub),
         "max_principal_angle_deg": _finite(sub),
         "informative_dim": k,

@@ -74,8 +74,8 @@ class ObjectiveTrainResult:
     steps : int
     wall_time_s : float
     history : DataFrame
-        ``step, lr, loss`` (minibatch loss, mean over the logging window) and the minibatch
-        terms.
+        ``step, lr, loss`` (minibatch loss, mean over the logging window), ``loss_se`` (its
+        standard error over the window's steps) and the minibatch terms.
     dataset_size, batch_size : int
     """
 
@@ -286,11 +286,13 @@ def _train(
         )
         if (step + 1) % log_every == 0 or step == steps - 1:
             vals = np.mean(window, axis=0)
+            se = float(np.std(np.array(window)[:, 0], ddof=1) / np.sqrt(len(window)))
             hist.append(
                 {
                     "step": step + 1,
                     "lr": lr * decay**step,
                     "loss": vals[0],
+                    "loss_se": se if len(window) > 1 else float("nan"),
                     **dict(zip(terms, vals[1:])),
                 }
             )

@@ -10,7 +10,7 @@ import pytest
 
 from lingauss.cli import main
 from lingauss.objectives import objective_loss, optimize_objective
-from neural.objective_compare import collapse_loss, latent_alignment
+from neural.objective_compare import collapse_loss, estimator_check, latent_alignment
 from neural.objective_training import train_objective
 
 # A factor-analysis-identifiable data covariance ((n - m)² ≥ n + m for n = 6, m = 2): every
@@ -54,6 +54,31 @@ def test_learned_encoder_reaches_the_exact_optimum(name, weights, estimator):
     # gradient-norm tolerance, ~1e-12 in loss)
     assert share >= -1e-8
     assert share <= 0.05, share
+    check = estimator_check(name, weights, res, sol.loss, collapse - sol.loss, M_LAT)
+    assert not check["estimator_exploited"], check
+
+
+@pytest.mark.slow
+def test_mss_beta_tcvae_with_beta_above_alpha_exploits_its_estimator():
+    """A documented failure, detected: β-TCVAE at the paper's α = γ = 1 with β = 6, trained
+    with MSS on minibatches of 256, drives I(X;Y) far past the optimum's (exact 2.04 nats), where
+    the minibatch cannot see q(z): MSS's log q̂(z) collapses towards log q(z|x) − log N, its TC
+    estimate goes negative (≈ −2.5 nats while the exact TC stays ≈ 0), and β > α turns that
+    bias into a reward. The exact loss of the learned encoder is then far above the optimum
+    (measured: 8× the achievable improvement) while the minibatch loss is below it;
+    :func:`estimator_check` flags it."""
+    w = {"alpha": 1.0, "beta": 6.0}
+    sol = optimize_objective("beta-tcvae", w, SIGMA_Y, M_LAT, seed=0, restarts=4, certify=False)
+    res = train_objective(SIGMA_Y, M_LAT, "beta-tcvae", w, steps=600, batch_size=256, seed=0)
+    learned, terms = objective_loss(
+        "beta-tcvae", w, res.A, res.B, res.Sigma_Z, res.Sigma_W, SIGMA_Y
+    )
+    collapse = collapse_loss("beta-tcvae", w, SIGMA_Y, M_LAT)
+    check = estimator_check("beta-tcvae", w, res, sol.loss, collapse - sol.loss, M_LAT)
+    assert check["estimator_exploited"], check
+    assert terms.mi > sol.terms.mi + 2.0  # nats: the encoder over-encodes
+    assert check["minibatch_tc_final"] < terms.tc - 1.0  # the TC estimate is far too low
+    assert (learned - sol.loss) / (collapse - sol.loss) > 0.05
 
 
 def test_collapse_loss_and_alignment_known_answers():
