@@ -128,8 +128,10 @@ def estimator_check(name, weights, res: ObjectiveTrainResult, exact_loss, improv
     """
     last = res.history.iloc[-1]
     mb_loss = float(last["loss"])
+    from lingauss.objectives import check_objective
+
+    name, w = check_objective(name, weights)
     if name == "beta-tcvae" and res.estimator == "mws":
-        w = weights
         mb_loss -= (w["alpha"] + w["beta"] * (m - 1) - w["gamma"] * m) * math.log(res.dataset_size)
     se = float(last.get("loss_se", float("nan")))
     allowance = 4 * (se if math.isfinite(se) else 0.0) + 0.05 * max(improvement, 0.0)
