@@ -105,3 +105,10 @@ __all__ = [
     "report",
     *_LAZY,
 ]
+
+# The seeds' objectives, exact (issue 12): lingauss.objectives.
+from . import objectives  # noqa: E402
+from .objectives import *  # noqa: E402,F401,F403
+from .objectives import __all__ as _objectives_all  # noqa: E402
+
+__all__ += ["objectives", *_objectives_all]

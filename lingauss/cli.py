@@ -14,7 +14,17 @@ import sys
 __all__ = ["main", "build_parser"]
 
 #: Sub-command modules, in the order shown by ``--help``.
-COMMANDS = ("reproduce", "solve", "compare", "study", "hypothesis", "figures")
+COMMANDS = (
+    "reproduce",
+    "solve",
+    "compare",
+    "study",
+    "hypothesis",
+    "figures",
+    "sweep",
+    "objective",
+    "estimators",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,12 @@ trains the same model on samples and shows what gradient training *finds*:
   :mod:`neural.compare` — the BA optimum beside the learned encoder for one cell;
 * :mod:`neural.tables` — success-rate tables of learned encoders beside the analytic ones;
 * :mod:`neural.lambda_beta` — the learned half of the λβ study (AdamW, best recipe, Procrustes);
+* :mod:`neural.objectives`, :mod:`neural.discriminator` — the seeds' objectives per minibatch
+  (one implementation for the linear and the conv models), FactorVAE's discriminator and D*;
+  :mod:`neural.objective_estimators`, :mod:`neural.objective_training`,
+  :mod:`neural.objective_compare` — estimators against the exact truth, learned vs exact;
+* :mod:`neural.datasets`, :mod:`neural.conv`, :mod:`neural.image_training` — procedural
+  dSprites, the conv VAE, image training and evaluation; :mod:`neural.sweep` — resumable sweeps;
 * :mod:`neural.model_config`, :mod:`neural.training_config` (re-exported by
   :mod:`neural.config`), :mod:`neural.persistence` (save/load), :mod:`neural.device`.
 """
@@ -61,3 +67,56 @@ _MODULES = (
 __all__ = list(
     dict.fromkeys(name for m in _MODULES for name in _sys.modules[f"{__name__}.{m}"].__all__)
 )
+
+# images (issue 13): procedural dSprites, the conv VAE, image training
+from . import datasets  # noqa: E402,F401
+from .conv import ConvVAE, ConvVAEConfig, load_conv_vae, save_conv_vae  # noqa: E402
+from .image_training import PRESETS as IMAGE_PRESETS  # noqa: E402
+from .image_training import ImageRunSpec, latent_traversal, train_and_evaluate  # noqa: E402
+
+__all__ += [
+    "datasets",
+    "ConvVAE",
+    "ConvVAEConfig",
+    "save_conv_vae",
+    "load_conv_vae",
+    "IMAGE_PRESETS",
+    "ImageRunSpec",
+    "train_and_evaluate",
+    "latent_traversal",
+]
+
+# seed objectives (issue 12): minibatch losses, FactorVAE's discriminator, estimators vs truth
+from .discriminator import (  # noqa: E402
+    Discriminator,
+    OptimalDiscriminator,
+    discriminator_loss,
+    discriminator_probability,
+    discriminator_tc,
+    optimal_discriminator_expectations,
+    permute_dims,
+)
+from .objective_compare import ObjectiveComparison, compare_objective  # noqa: E402
+from .objective_estimators import EstimatorTable, estimator_table, mws_offset  # noqa: E402
+from .objective_training import ObjectiveTrainResult, train_objective  # noqa: E402
+from .objectives import objective_loss as minibatch_objective_loss  # noqa: E402
+from .objectives import tc_decomposition  # noqa: E402
+
+__all__ += [
+    "Discriminator",
+    "OptimalDiscriminator",
+    "discriminator_loss",
+    "discriminator_probability",
+    "discriminator_tc",
+    "optimal_discriminator_expectations",
+    "permute_dims",
+    "ObjectiveComparison",
+    "compare_objective",
+    "EstimatorTable",
+    "estimator_table",
+    "mws_offset",
+    "ObjectiveTrainResult",
+    "train_objective",
+    "minibatch_objective_loss",
+    "tc_decomposition",
+]

@@ -50,13 +50,17 @@ def add_command(
     return p
 
 
-def add_cell_arguments(p: argparse.ArgumentParser, configs) -> None:
+def add_cell_arguments(
+    p: argparse.ArgumentParser, configs, *, weights_required: bool = True
+) -> None:
     """``--config`` (one of ``configs``), ``--scenario``, ``--gamma``, ``--lam``: one cell of
-    a published table, all required."""
+    a published table, all required (``--gamma``/``--lam`` optional when
+    ``weights_required`` is false; the command then checks them itself)."""
     p.add_argument("--config", choices=list(configs), required=True)
     p.add_argument("--scenario", type=int, choices=[1, 2, 3], required=True)
-    p.add_argument("--gamma", type=float, required=True)
-    p.add_argument("--lam", type=float, required=True)
+    hint = None if weights_required else "required unless --objective NAME"
+    p.add_argument("--gamma", type=float, required=weights_required, default=None, help=hint)
+    p.add_argument("--lam", type=float, required=weights_required, default=None, help=hint)
 
 
 def add_protocol_argument(p: argparse.ArgumentParser) -> None:
@@ -153,3 +157,28 @@ def progress_bar(total, disable):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="run", desc="BA runs", file=sys.stderr, leave=False)
+
+
+def parse_named_values(items, flag: str) -> dict[str, float]:
+    """``["beta=6", "alpha=1"]`` → ``{"beta": 6.0, "alpha": 1.0}``: the values of a repeatable
+    ``NAME=VALUE`` option such as ``--weight``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``flag``: an item without ``=`` or a name, a value that is not a number, or a
+        name given twice.
+    """
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, value = str(item).partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"{flag}: expected NAME=VALUE, got {item!r}")
+        if key in out:
+            raise ValueError(f"{flag}: {key} given more than once")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise ValueError(f"{flag}: {key}: expected a number, got {value!r}") from None
+    return out

@@ -28,23 +28,45 @@ def register(subparsers) -> None:
         or a divergent run at gamma = 1) are solved under the same variance floor on both paths
         and reported as constrained.""",
     )
-    add_cell_arguments(p, CONFIGS)
+    add_cell_arguments(p, CONFIGS, weights_required=False)
     p.add_argument("--seed", type=int, default=0, help="seed of BA's start and of training")
     p.add_argument("--preset", choices=["analytic", "rounded"], default="analytic")
     p.add_argument("--model", choices=["linear", "mlp"], default="linear")
     p.add_argument(
         "--objective",
-        choices=["mc", "closed_form"],
         default="mc",
-        help="Monte Carlo loss (default) or the exact loss (linear model only)",
+        help="mc: the gamma-lambda Monte Carlo loss (default); closed_form: its exact loss "
+        "(linear model only); or a seed objective (beta-vae, beta-tcvae, factor-vae, "
+        "dip-vae-i, dip-vae-ii, gamma-lambda): its exact optimum beside the linear VAE trained "
+        "with it (weights from --weight)",
+    )
+    p.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a weight of --objective NAME (repeatable), e.g. --weight beta=6",
+    )
+    p.add_argument(
+        "--estimator", choices=["mss", "mws"], default="mss", help="beta-tcvae's estimator"
     )
     p.add_argument("--steps", type=int, default=None, help="maximum training steps")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--ksg", action="store_true", help="also score the learned encoder with KSG")
     add_output_arguments(p, "print one JSON object")
+    p.set_defaults(_parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.objective not in ("mc", "closed_form"):
+        from .objective_compare import run_objective  # the seed objectives (issue 12)
+
+        return run_objective(args)
+    missing = [f"--{k}" for k in ("gamma", "lam") if getattr(args, k) is None]
+    if missing:
+        args._parser.error(f"the following arguments are required: {', '.join(missing)}")
+    if args.weight:
+        raise ValueError("weight: --weight needs --objective NAME (a seed objective)")
     from neural.compare import compare  # torch is imported here, for this command only
     from neural.config import TrainingConfig
 

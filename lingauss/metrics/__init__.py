@@ -28,3 +28,11 @@ __all__: list[str] = [
     *_dci_all,
     *_report_all,
 ]
+
+# sample metrics with discrete factors (issue 13)
+from .sampled import *  # noqa: E402,F401,F403
+from .sampled import __all__ as _sampled_all  # noqa: E402
+from .sampled_fitted import *  # noqa: E402,F401,F403
+from .sampled_fitted import __all__ as _sampled_fitted_all  # noqa: E402
+
+__all__ += [*_sampled_all, *_sampled_fitted_all]
