@@ -71,7 +71,6 @@ __all__ = list(
 # images (issue 13): procedural dSprites, the conv VAE, image training
 from . import datasets  # noqa: E402,F401
 from .conv import ConvVAE, ConvVAEConfig, load_conv_vae, save_conv_vae  # noqa: E402
-from .image_training import PRESETS as IMAGE_PRESETS  # noqa: E402
 from .image_training import ImageRunSpec, latent_traversal, train_and_evaluate  # noqa: E402
 
 __all__ += [
@@ -80,7 +79,6 @@ __all__ += [
     "ConvVAEConfig",
     "save_conv_vae",
     "load_conv_vae",
-    "IMAGE_PRESETS",
     "ImageRunSpec",
     "train_and_evaluate",
     "latent_traversal",
@@ -99,7 +97,6 @@ from .discriminator import (  # noqa: E402
 from .objective_compare import ObjectiveComparison, compare_objective  # noqa: E402
 from .objective_estimators import EstimatorTable, estimator_table, mws_offset  # noqa: E402
 from .objective_training import ObjectiveTrainResult, train_objective  # noqa: E402
-from .objectives import objective_loss as minibatch_objective_loss  # noqa: E402
 from .objectives import tc_decomposition  # noqa: E402
 
 __all__ += [
@@ -117,6 +114,5 @@ __all__ += [
     "mws_offset",
     "ObjectiveTrainResult",
     "train_objective",
-    "minibatch_objective_loss",
     "tc_decomposition",
 ]
