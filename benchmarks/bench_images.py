@@ -28,7 +28,8 @@ from neural.conv import ConvVAE
 from neural.datasets import DSprites, render
 from neural.device import device_description, resolve_device
 from neural.discriminator import Discriminator, discriminator_loss, permute_dims
-from neural.image_training import PRESETS, evaluate
+from neural.image_spec import PRESETS
+from neural.image_training import evaluate
 from neural.objectives import objective_loss
 
 

@@ -1,3 +1,5 @@
+# A little over ~400 lines: the table builder, its exact counterparts and the MWS offset
+# prediction are one computation (each row is an estimate beside its exact value), kept together.
 """Minibatch estimators of the aggregate posterior held against the exact linear-Gaussian truth.
 
 For a fixed linear encoder ``z = B y + w`` (``y ~ N(0, Σ_Y)``, ``w ~ N(0, Σ_W)``) the aggregate

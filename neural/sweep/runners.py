@@ -53,7 +53,7 @@ def default_steps(data: str, preset: str) -> int:
     """Training steps of ``preset`` for ``data`` (dSprites: the image model's presets)."""
     if data_kind(data) == "scenario":
         return int(BRIDGE_PRESETS[preset]["steps"])
-    from neural.image_training import PRESETS
+    from neural.image_spec import PRESETS
 
     return int(PRESETS[preset]["steps"])
 
