@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .device import torch_threads
 from .discriminator import (
     Discriminator,
     OptimalDiscriminator,
@@ -51,7 +52,6 @@ from .discriminator import (
     optimal_discriminator_expectations,
     permute_dims,
 )
-from .objective_training import torch_threads
 from .objectives import log_density_matrix, log_weight_matrix
 
 __all__ = [
@@ -296,7 +296,7 @@ def estimator_table(
     offset_samples : int
         Monte Carlo samples of :func:`mws_offset`.
     threads : int or None
-        Intra-op torch threads (:func:`neural.objective_training.torch_threads`).
+        Intra-op torch threads (:func:`neural.device.torch_threads`).
 
     Returns
     -------

@@ -21,7 +21,6 @@ parameters are the average of the iterates over the last ``average_fraction`` of
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Mapping
@@ -32,34 +31,14 @@ import pandas as pd
 import torch
 
 from .config import LinearVAEConfig
+from .device import torch_threads
 from .discriminator import Discriminator, discriminator_loss, permute_dims
 from .models import LinearGaussianVAE
 from .objectives import ESTIMATORS, objective_loss
 
-__all__ = ["ObjectiveTrainResult", "train_objective", "torch_threads"]
+__all__ = ["ObjectiveTrainResult", "train_objective"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-@contextlib.contextmanager
-def torch_threads(k: int | None):
-    """Run with ``k`` intra-op torch threads (``None``: leave torch's setting alone).
-
-    These loops are many small kernels: on a shared CPU one thread is far faster than torch's
-    default pool (a discriminator step: 11 ms with one thread, 350 ms with two, measured on
-    the 2-core development machine under load).
-    """
-    if k is None:
-        yield
-        return
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"threads: must be a positive integer or None, got {k!r}")
-    old = torch.get_num_threads()
-    torch.set_num_threads(k)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @dataclass(frozen=True)
@@ -146,7 +125,7 @@ def train_objective(
     log_every : int
         Steps per history row.
     threads : int or None
-        Intra-op torch threads during training (:func:`torch_threads`).
+        Intra-op torch threads during training (:func:`neural.device.torch_threads`).
 
     Returns
     -------

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import lingauss as lg
 from lingauss.cli import main
 from lingauss.strategies import spd_matrices
+from neural.device import torch_threads
 from neural.discriminator import (
     Discriminator,
     OptimalDiscriminator,
@@ -29,7 +30,6 @@ from neural.objective_estimators import (
     mws_offset,
     standardized_encoder,
 )
-from neural.objective_training import torch_threads
 
 SC = lg.scenario("3-4-3", 2)
 
