@@ -157,142 +157,104 @@ def train_objective(
         raise ValueError(f"average_fraction: expected 0 <= value < 1, got {average_fraction!r}")
 
     with torch_threads(threads):
-        return _train(
-            Sy,
-            m,
-            name,
-            w,
-            estimator,
-            N,
-            M,
-            steps,
-            lr,
-            lr_final,
-            average_fraction,
-            seed,
-            disc_hidden,
-            disc_layers,
-            disc_lr,
-            log_every,
-        )
-
-
-def _train(
-    Sy,
-    m,
-    name,
-    w,
-    estimator,
-    N,
-    M,
-    steps,
-    lr,
-    lr_final,
-    average_fraction,
-    seed,
-    disc_hidden,
-    disc_layers,
-    disc_lr,
-    log_every,
-):
-    n = Sy.shape[0]
-    gen = torch.Generator().manual_seed(int(seed))
-    Ly = torch.as_tensor(np.linalg.cholesky(Sy), dtype=torch.float64)
-    Y = torch.randn(N, n, generator=gen, dtype=torch.float64) @ Ly.mT
-    model = LinearGaussianVAE(LinearVAEConfig(n=n, m=m, batch=1)).set_data_scale(Sy)
-    model.init_parameters([int(seed)])
-    params = list(model.parameters())
-    opt = torch.optim.Adam(params, lr=lr)
-    D = dopt = None
-    if name == "factor-vae":
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed) + 1)
-            D = Discriminator(m, hidden=disc_hidden, layers=disc_layers).double()
-        dopt = torch.optim.Adam(D.parameters(), lr=disc_lr, betas=(0.5, 0.9))
-    decay = (lr_final / lr) ** (1.0 / max(steps - 1, 1))
-    avg_start = steps - int(round(average_fraction * steps))
-    avg = [torch.zeros_like(p) for p in params]
-    n_avg = 0
-    perm, pos = torch.randperm(N, generator=gen), 0
-    hist, window = [], []
-    t0 = time.perf_counter()
-    for step in range(steps):
-        for g in opt.param_groups:
-            g["lr"] = lr * decay**step
-        need = 2 * M if D is not None else M
-        if pos + need > N:
-            perm, pos = torch.randperm(N, generator=gen), 0
-        idx = perm[pos : pos + need]
-        pos += need
-        y = Y[idx[:M]]
-        eps = torch.randn(1, M, m, generator=gen, dtype=torch.float64)
-        x, mu, yhat = model(y, eps)
-        sz = model.sigma_z()  # (1, n)
-        r = y - yhat
-        nll = 0.5 * (
-            (r * r / sz[:, None, :]).sum(-1) + n * _LOG_2PI + torch.log(sz).sum(-1)[:, None]
-        )
-        loss, terms = objective_loss(
-            name,
-            w,
-            nll=nll,
-            mu=mu,
-            z=x,
-            cov=model.Sigma_W(),
-            dataset_size=N,
-            estimator=estimator,
-            discriminator=D,
-            mse=(r * r).sum(-1),
-        )
-        opt.zero_grad()
-        loss.sum().backward()
-        opt.step()
-        if D is not None:
-            with torch.no_grad():
-                eps2 = torch.randn(1, M, m, generator=gen, dtype=torch.float64)
-                z2 = model.encode(Y[idx[M:]], eps2)[0]
-            dloss = discriminator_loss(D, x.detach()[0], permute_dims(z2, generator=gen))
-            dopt.zero_grad()
-            dloss.backward()
-            dopt.step()
-        if step >= avg_start:
-            n_avg += 1
+        n = Sy.shape[0]
+        gen = torch.Generator().manual_seed(int(seed))
+        Ly = torch.as_tensor(np.linalg.cholesky(Sy), dtype=torch.float64)
+        Y = torch.randn(N, n, generator=gen, dtype=torch.float64) @ Ly.mT
+        model = LinearGaussianVAE(LinearVAEConfig(n=n, m=m, batch=1)).set_data_scale(Sy)
+        model.init_parameters([int(seed)])
+        params = list(model.parameters())
+        opt = torch.optim.Adam(params, lr=lr)
+        D = dopt = None
+        if name == "factor-vae":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(seed) + 1)
+                D = Discriminator(m, hidden=disc_hidden, layers=disc_layers).double()
+            dopt = torch.optim.Adam(D.parameters(), lr=disc_lr, betas=(0.5, 0.9))
+        decay = (lr_final / lr) ** (1.0 / max(steps - 1, 1))
+        avg_start = steps - int(round(average_fraction * steps))
+        avg = [torch.zeros_like(p) for p in params]
+        n_avg = 0
+        perm, pos = torch.randperm(N, generator=gen), 0
+        hist, window = [], []
+        t0 = time.perf_counter()
+        for step in range(steps):
+            for g in opt.param_groups:
+                g["lr"] = lr * decay**step
+            need = 2 * M if D is not None else M
+            if pos + need > N:
+                perm, pos = torch.randperm(N, generator=gen), 0
+            idx = perm[pos : pos + need]
+            pos += need
+            y = Y[idx[:M]]
+            eps = torch.randn(1, M, m, generator=gen, dtype=torch.float64)
+            x, mu, yhat = model(y, eps)
+            sz = model.sigma_z()  # (1, n)
+            r = y - yhat
+            nll = 0.5 * (
+                (r * r / sz[:, None, :]).sum(-1) + n * _LOG_2PI + torch.log(sz).sum(-1)[:, None]
+            )
+            loss, terms = objective_loss(
+                name,
+                w,
+                nll=nll,
+                mu=mu,
+                z=x,
+                cov=model.Sigma_W(),
+                dataset_size=N,
+                estimator=estimator,
+                discriminator=D,
+                mse=(r * r).sum(-1),
+            )
+            opt.zero_grad()
+            loss.sum().backward()
+            opt.step()
+            if D is not None:
+                with torch.no_grad():
+                    eps2 = torch.randn(1, M, m, generator=gen, dtype=torch.float64)
+                    z2 = model.encode(Y[idx[M:]], eps2)[0]
+                dloss = discriminator_loss(D, x.detach()[0], permute_dims(z2, generator=gen))
+                dopt.zero_grad()
+                dloss.backward()
+                dopt.step()
+            if step >= avg_start:
+                n_avg += 1
+                with torch.no_grad():
+                    for a, p in zip(avg, params):
+                        a.add_(p.detach() - a, alpha=1.0 / n_avg)
+            window.append(
+                [float(loss.detach().sum())] + [float(v.detach().sum()) for v in terms.values()]
+            )
+            if (step + 1) % log_every == 0 or step == steps - 1:
+                vals = np.mean(window, axis=0)
+                se = float(np.std(np.array(window)[:, 0], ddof=1) / np.sqrt(len(window)))
+                hist.append(
+                    {
+                        "step": step + 1,
+                        "lr": lr * decay**step,
+                        "loss": vals[0],
+                        "loss_se": se if len(window) > 1 else float("nan"),
+                        **dict(zip(terms, vals[1:])),
+                    }
+                )
+                window = []
+        if n_avg:
             with torch.no_grad():
                 for a, p in zip(avg, params):
-                    a.add_(p.detach() - a, alpha=1.0 / n_avg)
-        window.append(
-            [float(loss.detach().sum())] + [float(v.detach().sum()) for v in terms.values()]
+                    p.copy_(a)
+        wall = time.perf_counter() - t0
+        mats = {k: v[0] for k, v in model.matrices().items()}
+        return ObjectiveTrainResult(
+            name=name,
+            weights=w,
+            estimator=estimator,
+            A=mats["A"],
+            B=mats["B"],
+            Sigma_Z=mats["Sigma_Z"],
+            Sigma_W=mats["Sigma_W"],
+            steps=steps,
+            wall_time_s=wall,
+            dataset_size=N,
+            batch_size=M,
+            history=pd.DataFrame(hist),
         )
-        if (step + 1) % log_every == 0 or step == steps - 1:
-            vals = np.mean(window, axis=0)
-            se = float(np.std(np.array(window)[:, 0], ddof=1) / np.sqrt(len(window)))
-            hist.append(
-                {
-                    "step": step + 1,
-                    "lr": lr * decay**step,
-                    "loss": vals[0],
-                    "loss_se": se if len(window) > 1 else float("nan"),
-                    **dict(zip(terms, vals[1:])),
-                }
-            )
-            window = []
-    if n_avg:
-        with torch.no_grad():
-            for a, p in zip(avg, params):
-                p.copy_(a)
-    wall = time.perf_counter() - t0
-    mats = {k: v[0] for k, v in model.matrices().items()}
-    return ObjectiveTrainResult(
-        name=name,
-        weights=w,
-        estimator=estimator,
-        A=mats["A"],
-        B=mats["B"],
-        Sigma_Z=mats["Sigma_Z"],
-        Sigma_W=mats["Sigma_W"],
-        steps=steps,
-        wall_time_s=wall,
-        dataset_size=N,
-        batch_size=M,
-        history=pd.DataFrame(hist),
-    )

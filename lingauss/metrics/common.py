@@ -107,3 +107,22 @@ def check_sample_covariance(cov: np.ndarray, name: str) -> None:
             f"{name}: the sample covariance is singular (smallest correlation-matrix eigenvalue "
             f"{low:.3g}); a constant or collinear column cannot be scored"
         )
+
+
+def held_out_size(n: int, test_fraction) -> int:
+    """Number of the ``n`` samples held out for testing: ``round(n · test_fraction)``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``test_fraction`` when it is not a number in (0, 1).
+    """
+    try:
+        test_fraction = float(test_fraction)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"test_fraction: must be a number in (0, 1), got {test_fraction!r}"
+        ) from None
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction: must be in (0, 1), got {test_fraction!r}")
+    return int(round(n * test_fraction))

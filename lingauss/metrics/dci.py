@@ -45,6 +45,7 @@ from .common import (
     TIE_RTOL,
     check_paired_samples,
     check_sample_covariance,
+    held_out_size,
     split_cov_xv,
     top_latent_grouping,
 )
@@ -344,15 +345,7 @@ def fitted_dci(
     X, V = check_paired_samples(X, V)
     n, m = X.shape
     s = V.shape[1]
-    try:
-        test_fraction = float(test_fraction)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"test_fraction: must be a number in (0, 1), got {test_fraction!r}"
-        ) from None
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction: must be in (0, 1), got {test_fraction!r}")
-    n_test = int(round(n * test_fraction))
+    n_test = held_out_size(n, test_fraction)
     n_train = n - n_test
     if n_test < 2 or n_train < m + 2:
         raise ValueError(

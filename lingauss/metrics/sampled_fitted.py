@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import check_paired_samples
+from .common import check_paired_samples, held_out_size
 from .dci import DCIResult, dci_from_importance
 from .sampled import factor_labels
 
@@ -90,15 +90,7 @@ def dci_sampled(
     labels, _, mask = factor_labels(V, discrete)
     n, m = Z.shape
     s = V.shape[1]
-    try:
-        test_fraction = float(test_fraction)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"test_fraction: must be a number in (0, 1), got {test_fraction!r}"
-        ) from None
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction: must be in (0, 1), got {test_fraction!r}")
-    n_test = int(round(n * test_fraction))
+    n_test = held_out_size(n, test_fraction)
     if n_test < 2 or n - n_test < 2:
         raise ValueError(f"latents: {n} samples are too few for a train/test split")
     if isinstance(n_estimators, bool) or not isinstance(n_estimators, int) or n_estimators < 1:
